@@ -1,0 +1,232 @@
+/*
+ * strbuf - a growable, always NUL-terminated string builder (strbuf.h)
+ */
+#include "lib/strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* strbuf_init - an empty builder */
+void
+strbuf_init(struct strbuf *sb)
+{
+	sb->data = NULL;
+	sb->len = sb->cap = 0;
+	sb->failed = 0;
+}
+
+/* strbuf_free - release the buffer */
+void
+strbuf_free(struct strbuf *sb)
+{
+	free(sb->data);
+	strbuf_init(sb);
+}
+
+/* strbuf_reserve - make room for n more bytes plus the NUL */
+static int
+strbuf_reserve(struct strbuf *sb, size_t n)
+{
+	size_t want, cap;
+	char *grown;
+
+	if (sb->failed)
+		return -1;
+	if (n > ((size_t)-1) / 2 - sb->len) {
+		sb->failed = 1;
+		return -1;
+	}
+	want = sb->len + n + 1;
+	if (want <= sb->cap)
+		return 0;
+	cap = sb->cap ? sb->cap : 64;
+	while (cap < want)
+		cap *= 2;
+	grown = realloc(sb->data, cap);
+	if (grown == NULL) {
+		sb->failed = 1;
+		return -1;
+	}
+	sb->data = grown;
+	sb->cap = cap;
+	return 0;
+}
+
+/* strbuf_addn - append n bytes */
+void
+strbuf_addn(struct strbuf *sb, const char *s, size_t n)
+{
+	if (strbuf_reserve(sb, n) != 0)
+		return;
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+/* strbuf_add - append a string */
+void
+strbuf_add(struct strbuf *sb, const char *s)
+{
+	strbuf_addn(sb, s, strlen(s));
+}
+
+/* strbuf_addc - append one byte */
+void
+strbuf_addc(struct strbuf *sb, char c)
+{
+	strbuf_addn(sb, &c, 1);
+}
+
+/* strbuf_addf - append formatted text */
+void
+strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || strbuf_reserve(sb, (size_t)n) != 0) {
+		sb->failed = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+/* strbuf_failed - did any append run out of memory */
+int
+strbuf_failed(const struct strbuf *sb)
+{
+	return sb->failed;
+}
+
+/* strbuf_str - the text so far */
+const char *
+strbuf_str(const struct strbuf *sb)
+{
+	return sb->data ? sb->data : "";
+}
+
+/* strbuf_take - hand the buffer over; the builder is left empty */
+char *
+strbuf_take(struct strbuf *sb)
+{
+	char *s;
+
+	if (sb->failed) {
+		strbuf_free(sb);
+		return NULL;
+	}
+	s = sb->data ? sb->data : strdup("");
+	strbuf_init(sb);
+	return s;
+}
+
+/* is_printable - printable ASCII, space excluded */
+static int
+is_printable(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* is_mime_token - RFC 2045 token byte */
+static int
+is_mime_token(unsigned char c)
+{
+	return is_printable(c) && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* strbuf_add_mime_value - token or quoted-string (see strbuf.h) */
+void
+strbuf_add_mime_value(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+	int token = n > 0;
+
+	if (max > 0 && n > max)
+		n = max;
+	for (i = 0; i < n && token; i++)
+		token = is_mime_token((unsigned char)s[i]);
+	if (token) {
+		strbuf_addn(sb, s, n);
+		return;
+	}
+	strbuf_addc(sb, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			strbuf_addc(sb, '\\');
+		strbuf_addc(sb, (is_printable(c) || c == ' ') ? (char)c : '?');
+	}
+	strbuf_addc(sb, '"');
+}
+
+/* strbuf_add_comment_text - text safe inside "( ... )" */
+void
+strbuf_add_comment_text(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (max > 0 && n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '(' || c == ')' || c == '\\')
+			strbuf_addc(sb, '\\');
+		strbuf_addc(sb, (is_printable(c) || c == ' ') ? (char)c : '?');
+	}
+}
+
+/* strbuf_add_json - a JSON string literal */
+void
+strbuf_add_json(struct strbuf *sb, const char *s)
+{
+	strbuf_addc(sb, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			strbuf_addc(sb, '\\');
+			strbuf_addc(sb, (char)c);
+		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
+			/* Client bytes are not promised to be UTF-8. */
+			strbuf_addf(sb, "\\u%04x", c);
+		} else {
+			strbuf_addc(sb, (char)c);
+		}
+	}
+	strbuf_addc(sb, '"');
+}
+
+/* strbuf_add_logval - a key=value value that a parser can split safely */
+void
+strbuf_add_logval(struct strbuf *sb, const char *s)
+{
+	int bare = *s != '\0';
+
+	for (const char *p = s; *p != '\0' && bare; p++)
+		bare = is_printable((unsigned char)*p) && *p != '"' &&
+		       *p != '\\' && *p != '=';
+	if (bare) {
+		strbuf_add(sb, s);
+		return;
+	}
+	strbuf_addc(sb, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			strbuf_addc(sb, '\\');
+			strbuf_addc(sb, (char)c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			strbuf_addf(sb, "\\x%02x", c);
+		} else {
+			strbuf_addc(sb, (char)c);
+		}
+	}
+	strbuf_addc(sb, '"');
+}

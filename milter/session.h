@@ -1,0 +1,108 @@
+/*
+ * session - what mailvet knows about one SMTP connection and its current
+ * message, independent of libmilter: callbacks.c turns libmilter's
+ * arguments into calls here, apply.c turns the outcome back into replies
+ * and header edits.
+ *
+ * Lifetime: session_new at connect, session_free at close. A message
+ * starts at MAIL FROM (session_mail) and ends at end-of-message or abort
+ * (session_message_end). The conf and rules are re-read at each MAIL FROM,
+ * so a reload applies to the next message; the message in flight keeps
+ * what it started with.
+ *
+ * Ownership: the session owns its resolver, checks and strings. The
+ * resolver is freed first in session_free because DNS callbacks point
+ * into the checks.
+ */
+#ifndef MAILVET_SESSION_H
+#define MAILVET_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/netaddr.h"
+#include "milter/checks/helo.h"
+#include "milter/checks/iprev.h"
+#include "milter/runtime.h"
+#include "rules/rules.h"
+
+#define SESSION_MAX_FORGED 32
+
+/* How a message's rules came out, stage by stage. */
+struct session_decision {
+	int decided;		   /* a final verdict is known */
+	struct rules_verdict verdict;
+	enum stage stage;	   /* where it was decided */
+};
+
+struct session_message {
+	int active;
+	char queue_id[64];
+	char *mailfrom;		   /* without <>; "" for the null sender */
+	char **rcpts;		   /* accepted recipients */
+	size_t nrcpts;
+	char *current_rcpt;	   /* the one being decided */
+	uint64_t start_ms;
+	size_t ar_seen;		   /* Authentication-Results headers seen */
+	size_t forged[SESSION_MAX_FORGED]; /* 1-based indexes with our id */
+	size_t nforged;
+	struct session_decision decision;
+	size_t refused;		   /* recipients refused by rules */
+	int logged;		   /* the verdict line is written */
+	enum rules_action refused_action;
+	char *refused_rule;
+};
+
+struct session {
+	unsigned long id;
+	struct runtime_snapshot snap; /* conf + rules for the message */
+	struct dns_resolver *dns;
+	struct netaddr ip;
+	int have_ip;
+	char ip_text[NETADDR_TEXT_MAX];
+	char client_name[256];	   /* MTA's idea of the client host */
+	unsigned connections;	   /* from this IP, this one included */
+	int trusted;
+	int authenticated;
+	char auth_user[256];
+	char tls[32];
+	uint64_t connect_ms;
+	struct iprev_check iprev;
+	struct helo_check *helo;   /* the latest HELO's check */
+	struct helo_check **old_helos; /* superseded, freed at the end */
+	size_t nold_helos;
+	int internal_error;
+	char error_reason[128];
+	enum stage eval_stage;	   /* stage the rules are evaluated at */
+	struct session_message msg;
+};
+
+struct session *session_new(const struct sockaddr *addr, const char *name);
+void session_free(struct session *s);
+
+void session_helo(struct session *s, const char *helo);
+void session_set_auth(struct session *s, const char *user);
+void session_set_tls(struct session *s, const char *version);
+int session_mail(struct session *s, const char *mailfrom);
+void session_set_queue_id(struct session *s, const char *id);
+void session_header(struct session *s, const char *name, const char *value);
+void session_message_end(struct session *s);
+
+/* session_checks_skipped - trusted or authenticated: no checks run */
+int session_checks_skipped(const struct session *s);
+
+/* session_settle - wait (bounded) until every check has a result */
+void session_settle(struct session *s);
+
+/* session_evaluate - run the rules for stage; 0 ok, -1 internal error */
+int session_evaluate(struct session *s, enum stage stage,
+		     struct rules_verdict *out);
+
+/* session_fact - the rules' fact provider (rules_fact_fn) */
+int session_fact(void *ctx, const struct fact_def *def,
+		 struct fact_value *out);
+
+/* session_fail - note an internal error (the failure policy applies) */
+void session_fail(struct session *s, const char *reason);
+
+#endif
