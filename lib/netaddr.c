@@ -122,6 +122,7 @@ cidr_parse(const char *text, struct cidr *out)
 	const char *slash = strchr(text, '/');
 	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
 	unsigned max;
+	int mapped;
 	char *end;
 	unsigned long prefix;
 
@@ -132,23 +133,19 @@ cidr_parse(const char *text, struct cidr *out)
 	buf[alen] = '\0';
 	if (netaddr_parse(buf, &out->net) != 0)
 		return -1;
-	max = out->net.family == AF_INET ? 32 : 128;
+	/* A mapped network written as ::ffff:a.b.c.d/n was folded to IPv4. */
+	mapped = out->net.family == AF_INET && strchr(buf, ':') != NULL;
+	max = out->net.family == AF_INET && !mapped ? 32 : 128;
 	if (slash == NULL) {
-		out->prefix = max;
+		out->prefix = out->net.family == AF_INET ? 32 : 128;
 		return 0;
 	}
 	if (!isdigit((unsigned char)slash[1]))
 		return -1;
 	prefix = strtoul(slash + 1, &end, 10);
-	if (*end != '\0' || prefix > max)
+	if (*end != '\0' || prefix > max || (mapped && prefix < 96))
 		return -1;
-	/* A mapped network written as ::ffff:a.b.c.d/n was folded to IPv4. */
-	if (out->net.family == AF_INET && strchr(buf, ':') != NULL) {
-		if (prefix < 96)
-			return -1;
-		prefix -= 96;
-	}
-	out->prefix = (unsigned)prefix;
+	out->prefix = (unsigned)(mapped ? prefix - 96 : prefix);
 	return 0;
 }
 
