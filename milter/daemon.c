@@ -95,7 +95,7 @@ daemon_socket_setup(const struct conf *conf)
 int
 daemon_detach(void)
 {
-	if (daemon(0, 0) != 0) {
+	if (daemon(1, 0) != 0) { /* keep cwd: relative paths in the conf */
 		log_err_errno("daemon");
 		return -1;
 	}
