@@ -289,7 +289,8 @@ session_settle(struct session *s)
 		if (s->helo != NULL && !s->helo->dns_done &&
 		    s->helo->deadline_ms < next)
 			next = s->helo->deadline_ms;
-		if (next == UINT64_MAX)
+		/* Nothing in flight can complete them: settle on temperror. */
+		if (next == UINT64_MAX || dns_in_flight(s->dns) == 0)
 			break;
 		dns_wait(s->dns, all_checks_done, s, next);
 	}

@@ -1,0 +1,61 @@
+/*
+ * dns_internal - private interfaces between the files of milter/dns/
+ *
+ * Not for use outside milter/dns/ and its unit tests.
+ *
+ * Functions:
+ *   dns_classify       raw answer packet -> one of the four outcomes
+ *   dns_packet_ttl     how long an answer may be cached (RFC 2308)
+ *   dns_name_valid     whether a presentation name could exist at all
+ *   dns_cache_get      look up (name, type); copy out a fresh entry
+ *   dns_cache_put      store an answer (TTL 0 and TEMPERROR are dropped)
+ */
+#ifndef MAILVET_DNS_INTERNAL_H
+#define MAILVET_DNS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "milter/dns/dns.h"
+
+#define DNS_CNAME_CHAIN_MAX 8	/* CNAME links followed in one answer */
+#define DNS_NEG_TTL_DEFAULT 60	/* negative answer without an SOA */
+
+/*
+ * dns_classify - read the header and question of an answer to (qname,
+ * qtype) and fill status, rcode and reason of *res (packet fields are
+ * left alone).
+ */
+void dns_classify(const unsigned char *packet, size_t len, const char *qname,
+		  int qtype, struct dns_result *res);
+
+/*
+ * dns_packet_ttl - the caching lifetime in seconds of an answer already
+ * classified as status: the smallest answer TTL, or min(SOA TTL, SOA
+ * MINIMUM) for NXDOMAIN/NODATA (DNS_NEG_TTL_DEFAULT without an SOA).
+ * Returns 0 for TEMPERROR and for anything unparsable.
+ */
+unsigned dns_packet_ttl(const unsigned char *packet, size_t len,
+			enum dns_status status);
+
+/* dns_name_valid - 1 when name is a possible DNS name, else 0 */
+int dns_name_valid(const char *name);
+
+/*
+ * A cache hit copies the entry out, so that the caller's callback never
+ * sees the cache's own buffer: *packet is malloc'd and the caller frees
+ * it. Returns 1 on a hit, 0 on a miss (or when the copy failed).
+ */
+struct dns_cache_hit {
+	enum dns_status status;
+	int rcode;
+	const char *reason;	/* a static string */
+	unsigned char *packet;	/* caller frees */
+	size_t len;
+};
+
+int dns_cache_get(struct dns_cache *cache, const char *name, int type,
+		  struct dns_cache_hit *hit);
+void dns_cache_put(struct dns_cache *cache, const char *name, int type,
+		   const struct dns_result *res, unsigned ttl);
+
+#endif
