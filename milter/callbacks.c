@@ -287,6 +287,12 @@ end_message(struct session *s)
 {
 	if (s->msg.active && !s->msg.logged && s->msg.refused > 0) {
 		struct rules_verdict v;
+		/* Log what is known now, without waiting for more DNS. */
+		if (s->dns != NULL)
+			dns_pump(s->dns);
+		if (s->helo != NULL && !session_checks_skipped(s))
+			helo_finish(s->helo, NULL, s->iprev.result,
+				    s->iprev.name);
 		memset(&v, 0, sizeof(v));
 		v.rule = s->msg.refused_rule;
 		log_outcome(s, &v, rules_action_name(s->msg.refused_action));
