@@ -6,6 +6,8 @@
 #                     same suite again under AddressSanitizer + UBSan
 #   make demo         private Postfix + test DNS + mailvet on loopback
 #   make san          sanitizer build only (into build-san/)
+#   make bench        benchmarks against peers (tests/bench/RESULTS.md)
+#   make conformance  public conformance suites (../shared/conformance)
 #
 # Sources are picked up by directory: every .c under lib/, conf/, rules/,
 # milter/ (but milter/main.c) goes into one static library that the daemon,
@@ -92,6 +94,13 @@ demo: deps all
 
 fuzz:
 	sh tests/fuzz/build.sh
+
+# Benchmarks (not part of make test): ratios against peers, same run.
+bench: deps all
+	sh tests/bench/run.sh
+
+conformance: all
+	bash tests/conformance/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -23,6 +23,8 @@
 
 #include "lib/netaddr.h"
 
+struct dnsbl_sites; /* milter/checks/dnsbl.h */
+
 enum conf_failure {
 	CONF_FAIL_TEMPFAIL, /* answer 4xx: nothing is lost */
 	CONF_FAIL_ACCEPT,   /* let the message through, annotated */
@@ -58,6 +60,14 @@ struct conf {
 	struct cidr_list trusted_networks; /* no checks, "; none" */
 	int skip_authenticated;	/* SMTP AUTH clients: auth=pass only */
 	unsigned iprev_max_names; /* PTR names followed to A/AAAA */
+	int dkim_verify;	/* verify DKIM signatures */
+	unsigned dkim_min_key_bits; /* shorter keys: dkim=policy */
+	unsigned dkim_max_signatures; /* verified per message */
+
+	/* DNS lists (milter/checks/dnsbl.h) */
+	struct dnsbl_sites *dnsbl_sites; /* client IP lists, or NULL */
+	struct dnsbl_sites *rhsbl_sites; /* domain lists, or NULL */
+	unsigned rhsbl_targets;	/* DNSBL_T_HELO | _MAILFROM | _PTR mask */
 
 	/* policy */
 	char *rules;		/* rules file path, or NULL: annotate only */

@@ -14,6 +14,8 @@
  *   CONF_T_UINT, _MODE                                       unsigned
  *   CONF_T_FAILURE                                           enum conf_failure
  *   CONF_T_CIDRS                                             struct cidr_list
+ *   CONF_T_DNSBL_SITES                               struct dnsbl_sites *
+ *   CONF_T_RHSBL_TARGETS                        unsigned (DNSBL_T_* mask)
  * The table macros in options.c check the storage type at compile time.
  *
  * An option whose default is NULL is "unset" until the file sets it;
@@ -44,6 +46,8 @@ enum conf_type {
 	CONF_T_DNS_SERVERS,
 	CONF_T_DOMAIN,
 	CONF_T_NAMES,
+	CONF_T_DNSBL_SITES,
+	CONF_T_RHSBL_TARGETS,
 	CONF_T_COUNT
 };
 

@@ -20,7 +20,9 @@
  *   "OPTION: bad value "V" (expected tempfail or accept)",
  *   "OPTION: unknown facility "V"", "OPTION: bad network "V"",
  *   "OPTION: bad socket "V": REASON", "OPTION: bad server "V"",
- *   "OPTION: bad name "V"", "OPTION: empty value", "OPTION: out of memory".
+ *   "OPTION: bad name "V"", "OPTION: empty value", "OPTION: out of memory",
+ *   "OPTION: bad entry "E": REASON" (dnsbl_sites_parse),
+ *   "OPTION: unknown target "V" (expected helo, mailfrom or ptr)".
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include <syslog.h>
 
 #include "conf/conf_internal.h"
+#include "milter/checks/dnsbl.h"
 
 typedef int type_parse_fn(const struct conf_option *, const char *, void *,
 			  char *, size_t);
@@ -378,6 +381,66 @@ type_names_parse(const struct conf_option *opt, const char *val, void *field,
 	return 0;
 }
 
+/* type_dnsbl_parse - a DNSBL/RHSBL site list (milter/checks/dnsbl.h) */
+static int
+type_dnsbl_parse(const struct conf_option *opt, const char *val, void *field,
+		 char *err, size_t errlen)
+{
+	struct dnsbl_sites *sites = NULL;
+	char why[300];
+
+	if (dnsbl_sites_parse(val, &sites, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", opt->name, why);
+		return -1;
+	}
+	dnsbl_sites_free(*(struct dnsbl_sites **)field);
+	*(struct dnsbl_sites **)field = sites;
+	return 0;
+}
+
+/* type_dnsbl_print - the entries, normalized */
+static void
+type_dnsbl_print(const void *field, FILE *out, unsigned long max)
+{
+	(void)max;
+	dnsbl_sites_print(*(struct dnsbl_sites *const *)field, out);
+}
+
+/* type_dnsbl_free - free and unset */
+static void
+type_dnsbl_free(void *field)
+{
+	dnsbl_sites_free(*(struct dnsbl_sites **)field);
+	*(struct dnsbl_sites **)field = NULL;
+}
+
+/* type_targets_parse - helo, mailfrom, ptr into a DNSBL_T_* mask */
+static int
+type_targets_parse(const struct conf_option *opt, const char *val,
+		   void *field, char *err, size_t errlen)
+{
+	char bad[80];
+	unsigned mask;
+
+	if (dnsbl_targets_parse(val, &mask, bad, sizeof(bad)) != 0) {
+		snprintf(err, errlen,
+			 "%s: unknown target \"%s\" (expected helo, mailfrom "
+			 "or ptr)",
+			 opt->name, bad);
+		return -1;
+	}
+	*(unsigned *)field = mask;
+	return 0;
+}
+
+/* type_targets_print - "helo, mailfrom, ptr" */
+static void
+type_targets_print(const void *field, FILE *out, unsigned long max)
+{
+	(void)max;
+	dnsbl_targets_print(*(const unsigned *)field, out);
+}
+
 /* type_string_print - the text, quoted when '#' or blanks would be lost */
 static void
 type_string_print(const void *field, FILE *out, unsigned long max)
@@ -427,6 +490,10 @@ static const struct type_ops type_ops[CONF_T_COUNT] = {
 			   type_string_free},
 	[CONF_T_NAMES] = {type_names_parse, type_string_print,
 			  type_string_free},
+	[CONF_T_DNSBL_SITES] = {type_dnsbl_parse, type_dnsbl_print,
+				type_dnsbl_free},
+	[CONF_T_RHSBL_TARGETS] = {type_targets_parse, type_targets_print,
+				  type_scalar_free},
 };
 
 /* conf_value_set - parse value into the option's field (empty: unset) */

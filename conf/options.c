@@ -39,6 +39,10 @@
 #define OPT_DNS(f, d, h) OPT_ROW(f, CONF_T_DNS_SERVERS, char *, d, 0, 0, h)
 #define OPT_DOMAIN(f, d, h) OPT_ROW(f, CONF_T_DOMAIN, char *, d, 0, 0, h)
 #define OPT_NAMES(f, d, h) OPT_ROW(f, CONF_T_NAMES, char *, d, 0, 0, h)
+#define OPT_DNSBL(f, d, h)                                                  \
+	OPT_ROW(f, CONF_T_DNSBL_SITES, struct dnsbl_sites *, d, 0, 0, h)
+#define OPT_TARGETS(f, d, h)                                                \
+	OPT_ROW(f, CONF_T_RHSBL_TARGETS, unsigned, d, 0, 0, h)
 
 const struct conf_option conf_options[] = {
 	/* daemon */
@@ -82,8 +86,22 @@ const struct conf_option conf_options[] = {
 	    "clients that are not checked (header says \"none\")"),
 	OPT_BOOL(skip_authenticated, "yes",
 	    "SMTP AUTH clients get auth=pass and no other checks"),
+	OPT_BOOL(dkim_verify, "yes",
+		 "verify every DKIM signature (libopendkim)"),
+	OPT_UINT(dkim_min_key_bits, "1024", 512, 16384,
+		 "shorter RSA keys give dkim=policy (read at start only)"),
+	OPT_UINT(dkim_max_signatures, "8", 1, 64,
+		 "DKIM signatures verified per message; more are skipped"),
 	OPT_UINT(iprev_max_names, "10", 1, 32,
 	    "PTR names followed to their A/AAAA records"),
+
+	/* DNS lists */
+	OPT_DNSBL(dnsbl_sites, NULL,
+	    "IP lists: zone[=127.0.0.[2..11]][*weight], ...; empty: none"),
+	OPT_DNSBL(rhsbl_sites, NULL,
+	    "domain lists, same syntax as dnsbl_sites; empty: none"),
+	OPT_TARGETS(rhsbl_targets, "helo, mailfrom, ptr",
+	    "names looked up in rhsbl_sites: helo, mailfrom, ptr"),
 
 	/* policy */
 	OPT_STRING(rules, NULL, "rules file; empty: annotate only"),

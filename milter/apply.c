@@ -102,6 +102,21 @@ add_dry_run_header(SMFICTX *ctx, const struct rules_verdict *v)
 	return rc == MI_SUCCESS ? 0 : -1;
 }
 
+/* add_received_spf - RFC 7208 9.1 trace header for the MAIL FROM check */
+static int
+add_received_spf(SMFICTX *ctx, const struct session *s)
+{
+	const struct spf_job *job = &s->msg.spf;
+	char buf[2048];
+
+	if (!job->started || !job->joined || session_checks_skipped(s))
+		return 0;
+	spf_received_spf(&job->out, &s->ip, s->helo ? s->helo->name : "",
+			 s->snap.conf->authserv_id, buf, sizeof(buf));
+	return smfi_insheader(ctx, 0, "Received-SPF", buf) == MI_SUCCESS ? 0
+									 : -1;
+}
+
 /* apply_headers - see apply.h */
 int
 apply_headers(SMFICTX *ctx, const struct session *s,
@@ -118,6 +133,8 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 		if (v->dry_run && add_dry_run_header(ctx, v) != 0)
 			rc = -1;
 	}
+	if (add_received_spf(ctx, s) != 0)
+		rc = -1;
 	ar = authres_value(s);
 	if (ar == NULL)
 		return -1;

@@ -59,6 +59,33 @@ add_helo(struct strbuf *sb, const struct session *s)
 	strbuf_add(sb, ")");
 }
 
+/* add_spf - "spf=R smtp.mailfrom=ADDR (reason)" of a joined job */
+static void
+add_spf(struct strbuf *sb, const struct spf_job *job)
+{
+	char buf[1024];
+
+	if (!job->started || !job->joined)
+		return;
+	spf_authres(&job->out, buf, sizeof(buf));
+	strbuf_addf(sb, ";\n\t%s", buf);
+	if (job->out.result != RESULT_PASS && job->out.reason[0] != '\0') {
+		strbuf_add(sb, " (");
+		strbuf_add_comment_text(sb, job->out.reason, 0);
+		strbuf_add(sb, ")");
+	}
+}
+
+/* add_dkim - one dkim= per signature, or dkim=none */
+static void
+add_dkim(struct strbuf *sb, const struct session *s)
+{
+	if (s->msg.dkim == NULL || !s->msg.dkim_done)
+		return;
+	strbuf_add(sb, ";\n\t");
+	dkim_authres(s->msg.dkim, sb);
+}
+
 /* add_auth - "auth=pass smtp.auth=USER" */
 static void
 add_auth(struct strbuf *sb, const struct session *s)
@@ -83,7 +110,14 @@ authres_value(const struct session *s)
 		add_auth(&sb, s);
 	if (!session_checks_skipped(s)) {
 		add_iprev(&sb, s);
+		add_spf(&sb, &s->msg.spf);
+		add_spf(&sb, &s->spf_helo);
+		add_dkim(&sb, s);
 		add_helo(&sb, s);
+		if (s->dnsbl != NULL)
+			dnsbl_authres(s->dnsbl, &sb);
+		if (s->rhsbl != NULL)
+			dnsbl_authres(s->rhsbl, &sb);
 	}
 	return strbuf_take(&sb);
 }

@@ -124,6 +124,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return internal_error(ctx, s);
 	session_set_auth(s, macro(ctx, "{auth_authen}"));
 	session_set_queue_id(s, macro(ctx, "i"));
+	session_start_mail_checks(s);
 	return early_stage(ctx, s, STAGE_MAIL);
 }
 
@@ -194,6 +195,27 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s != NULL && name != NULL && value != NULL)
 		session_header(s, name, value);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct session *s = SESSION(ctx);
+
+	if (s != NULL)
+		session_eoh(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+	struct session *s = SESSION(ctx);
+
+	if (s == NULL || s->msg.dkim == NULL)
+		return SMFIS_CONTINUE;
+	session_body(s, buf, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -332,6 +354,8 @@ struct smfiDesc callbacks_desc = {
     .xxfi_envfrom = cb_envfrom,
     .xxfi_envrcpt = cb_envrcpt,
     .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
     .xxfi_eom = cb_eom,
     .xxfi_abort = cb_abort,
     .xxfi_close = cb_close,

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "milter/checks/dkim.h"
+#include "milter/checks/spf.h"
 #include "milter/log.h"
 
 #define LOCAL_ADDRS_MAX 64
@@ -82,6 +84,14 @@ runtime_init(struct conf *conf, struct ruleset *rules)
 		log_err("cannot initialise c-ares");
 		return -1;
 	}
+	if (spf_global_init() != 0) {
+		log_err("cannot initialise libspf2");
+		return -1;
+	}
+	if (dkim_global_init(conf->dkim_min_key_bits) != 0) {
+		log_err("cannot initialise libopendkim");
+		return -1;
+	}
 	if (conf->dns_cache_size > 0) {
 		rt_cache = dns_cache_new(conf->dns_cache_size,
 					 conf->dns_cache_max_ttl);
@@ -113,6 +123,8 @@ runtime_free(void)
 			free(e);
 		}
 	}
+	dkim_global_free();
+	spf_global_free();
 	dns_library_cleanup();
 }
 

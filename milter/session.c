@@ -25,6 +25,49 @@ session_dns_config(const struct conf *conf, struct dns_config *dc)
 		dc->try_timeout_ms = 50;
 }
 
+/* session_start_lists - every DNSBL query at once; domain lists later */
+static void
+session_start_lists(struct session *s)
+{
+	const struct conf *conf = s->snap.conf;
+
+	if (s->dns == NULL)
+		return;
+	if (conf->dnsbl_sites != NULL) {
+		s->dnsbl = dnsbl_new(conf->dnsbl_sites, DNSBL_KIND_IP, s->dns,
+				     conf->dns_timeout_ms, s->id);
+		if (s->dnsbl == NULL)
+			session_fail(s, "out of memory");
+		else
+			dnsbl_start_ip(s->dnsbl, &s->ip);
+	}
+	if (conf->rhsbl_sites != NULL) {
+		s->rhsbl = dnsbl_new(conf->rhsbl_sites, DNSBL_KIND_NAME, s->dns,
+				     conf->dns_timeout_ms, s->id);
+		if (s->rhsbl == NULL)
+			session_fail(s, "out of memory");
+	}
+}
+
+/* session_rhsbl_name - hand a name to the domain lists, if targeted */
+static void
+session_rhsbl_name(struct session *s, enum dnsbl_target t, const char *name)
+{
+	if (s->rhsbl != NULL && (s->snap.conf->rhsbl_targets & (unsigned)t))
+		dnsbl_set_name(s->rhsbl, t, name);
+}
+
+/* session_rhsbl_ptr - the verified PTR name, once iprev passed */
+static void
+session_rhsbl_ptr(struct session *s)
+{
+	if (s->rhsbl_ptr_fed || !s->iprev.done ||
+	    s->iprev.result != RESULT_PASS)
+		return;
+	s->rhsbl_ptr_fed = 1;
+	session_rhsbl_name(s, DNSBL_T_PTR, s->iprev.name);
+}
+
 /* session_new - a connection opened; start what can start */
 struct session *
 session_new(const struct sockaddr *addr, const char *name)
@@ -59,6 +102,7 @@ session_new(const struct sockaddr *addr, const char *name)
 		session_fail(s, "cannot create a DNS resolver");
 	iprev_start(&s->iprev, s->dns, &s->ip, conf->iprev_max_names,
 		    s->connect_ms + conf->dns_timeout_ms);
+	session_start_lists(s);
 	return s;
 }
 
@@ -74,6 +118,8 @@ session_message_reset(struct session *s)
 	free(m->rcpts);
 	free(m->current_rcpt);
 	free(m->refused_rule);
+	spf_job_cleanup(&m->spf);
+	dkim_msg_free(m->dkim); /* forgets its key queries still in flight */
 	if (m->decision.decided)
 		rules_verdict_free(&m->decision.verdict);
 	memset(m, 0, sizeof(*m));
@@ -85,9 +131,15 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	/* First: no DNS callback may run into the memory freed below. */
-	dns_resolver_free(s->dns);
+	/* The message first: it tells the resolver what to forget. */
 	session_message_reset(s);
+	/* Then: no DNS callback may run into the memory freed below. */
+	dns_resolver_free(s->dns);
+	spf_job_cleanup(&s->spf_helo);
+	dnsbl_free(s->dnsbl);
+	dnsbl_free(s->rhsbl);
+	free(s->dnsbl_reason);
+	free(s->rhsbl_reason);
 	free(s->helo);
 	for (size_t i = 0; i < s->nold_helos; i++)
 		free(s->old_helos[i]);
@@ -134,6 +186,37 @@ session_keep_old_helo(struct session *s)
 	return 0;
 }
 
+/* session_start_spf - an SPF check in the background (spf_job.h) */
+static void
+session_start_spf(struct session *s, struct spf_job *job, int helo_identity)
+{
+	const struct conf *conf = s->snap.conf;
+	struct dns_config dc;
+
+	spf_job_cleanup(job);
+	if (helo_identity && (s->helo == NULL || !s->helo->is_domain))
+		return; /* no domain to check: spf.helo is none */
+	session_dns_config(conf, &dc);
+	spf_job_start(job, &dc, runtime_dns_cache(), &s->ip,
+		      s->helo ? s->helo->name : "",
+		      s->msg.mailfrom ? s->msg.mailfrom : "", helo_identity,
+		      conf->authserv_id, dns_now_ms() + conf->dns_timeout_ms);
+}
+
+/* session_spf_mailfrom - the MAIL FROM (or null sender) outcome */
+const struct spf_outcome *
+session_spf_mailfrom(struct session *s)
+{
+	return spf_job_join(&s->msg.spf);
+}
+
+/* session_spf_helo - the HELO identity outcome */
+const struct spf_outcome *
+session_spf_helo(struct session *s)
+{
+	return spf_job_join(&s->spf_helo);
+}
+
 /* session_helo - record the name and start its lookups */
 void
 session_helo(struct session *s, const char *helo)
@@ -157,6 +240,10 @@ session_helo(struct session *s, const char *helo)
 	}
 	helo_start(s->helo, s->dns, helo, &s->ip, &local,
 		   dns_now_ms() + conf->dns_timeout_ms);
+	session_start_spf(s, &s->spf_helo, 1);
+	session_rhsbl_name(s, DNSBL_T_HELO,
+			   s->helo->is_domain ? s->helo->name : NULL);
+	session_rhsbl_ptr(s);
 }
 
 /* session_set_auth - SMTP AUTH user name from {auth_authen} */
@@ -207,6 +294,69 @@ session_mail(struct session *s, const char *mailfrom)
 	return 0;
 }
 
+/* session_start_dkim - a DKIM verifier fed as the message streams in */
+static void
+session_start_dkim(struct session *s)
+{
+	const struct conf *conf = s->snap.conf;
+
+	if (!conf->dkim_verify || s->dns == NULL)
+		return;
+	s->msg.dkim = dkim_msg_new(s->dns, conf->dkim_max_signatures,
+				   s->msg.queue_id[0] ? s->msg.queue_id : NULL);
+	if (s->msg.dkim == NULL)
+		session_fail(s, "cannot start DKIM verification");
+}
+
+/* session_eoh - end of headers: every DKIM key is asked for at once */
+void
+session_eoh(struct session *s)
+{
+	if (s->dns != NULL)
+		dns_pump(s->dns);
+	s->msg.eoh_ms = dns_now_ms();
+	if (s->msg.dkim != NULL && dkim_msg_eoh(s->msg.dkim) != 0)
+		session_fail(s, "DKIM: cannot read the signatures");
+}
+
+/* session_body - one body chunk for DKIM */
+void
+session_body(struct session *s, const unsigned char *buf, size_t len)
+{
+	if (s->msg.dkim != NULL && dkim_msg_body(s->msg.dkim, buf, len) != 0)
+		session_fail(s, "DKIM: cannot hash the body");
+}
+
+/* session_settle_dkim - verify, keys bounded by the deadline from eoh */
+void
+session_settle_dkim(struct session *s)
+{
+	struct session_message *m = &s->msg;
+
+	if (m->dkim == NULL || m->dkim_done)
+		return;
+	m->dkim_done = 1;
+	if (m->eoh_ms == 0) /* no end of headers seen: start from now */
+		m->eoh_ms = dns_now_ms();
+	if (dkim_msg_eom(m->dkim, m->eoh_ms + s->snap.conf->dns_timeout_ms))
+		session_fail(s, "DKIM verification failed internally");
+}
+
+/* session_start_mail_checks - after AUTH is known: SPF of MAIL FROM */
+void
+session_start_mail_checks(struct session *s)
+{
+	const char *at;
+
+	if (session_checks_skipped(s) || !s->have_ip)
+		return;
+	session_start_spf(s, &s->msg.spf, 0);
+	session_start_dkim(s);
+	at = strrchr(s->msg.mailfrom, '@');
+	session_rhsbl_name(s, DNSBL_T_MAILFROM, at ? at + 1 : NULL);
+	session_rhsbl_ptr(s);
+}
+
 /* session_set_queue_id - the MTA's queue id, once known */
 void
 session_set_queue_id(struct session *s, const char *id)
@@ -248,6 +398,9 @@ session_header(struct session *s, const char *name, const char *value)
 	const char *id, *ours = s->snap.conf->authserv_id;
 	size_t n;
 
+	if (s->msg.dkim != NULL &&
+	    dkim_msg_header(s->msg.dkim, name, value) != 0)
+		session_fail(s, "DKIM: cannot take a header");
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return;
 	s->msg.ar_seen++;
@@ -271,7 +424,41 @@ all_checks_done(void *arg)
 	struct session *s = arg;
 
 	return (!s->iprev.started || s->iprev.done) &&
-	       (s->helo == NULL || s->helo->dns_done);
+	       (s->helo == NULL || s->helo->dns_done) &&
+	       (s->dnsbl == NULL || dnsbl_is_done(s->dnsbl)) &&
+	       (s->rhsbl == NULL || dnsbl_is_done(s->rhsbl));
+}
+
+/* lists_expire - settle the lists at their deadlines; next deadline */
+static uint64_t
+lists_expire(struct session *s, uint64_t now, uint64_t next)
+{
+	struct dnsbl_check *lists[2] = {s->dnsbl, s->rhsbl};
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t d;
+		if (lists[i] == NULL)
+			continue;
+		dnsbl_expire(lists[i], now);
+		d = dnsbl_next_deadline(lists[i]);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+/*
+ * session_settle_lists - the PTR name joins the domain lists once iprev
+ * is settled, then both lists are waited for (bounded).
+ */
+void
+session_settle_lists(struct session *s)
+{
+	session_rhsbl_ptr(s);
+	if (s->dnsbl != NULL)
+		dnsbl_finish(s->dnsbl, s->dns);
+	if (s->rhsbl != NULL)
+		dnsbl_finish(s->rhsbl, s->dns);
 }
 
 /* session_settle - wait for every check, each up to its own deadline */
@@ -289,6 +476,7 @@ session_settle(struct session *s)
 		if (s->helo != NULL && !s->helo->dns_done &&
 		    s->helo->deadline_ms < next)
 			next = s->helo->deadline_ms;
+		next = lists_expire(s, now, next);
 		/* Nothing in flight can complete them: settle on temperror. */
 		if (next == UINT64_MAX || dns_in_flight(s->dns) == 0)
 			break;
@@ -298,6 +486,10 @@ session_settle(struct session *s)
 		iprev_finish(&s->iprev, s->dns);
 	if (s->helo != NULL && !s->trusted)
 		helo_finish(s->helo, s->dns, s->iprev.result, s->iprev.name);
+	session_settle_lists(s);
+	session_settle_dkim(s);
+	spf_job_join(&s->spf_helo);
+	spf_job_join(&s->msg.spf);
 }
 
 /* session_evaluate - the rules at one stage */

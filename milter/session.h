@@ -21,8 +21,11 @@
 #include <stdint.h>
 
 #include "lib/netaddr.h"
+#include "milter/checks/dkim.h"
+#include "milter/checks/dnsbl.h"
 #include "milter/checks/helo.h"
 #include "milter/checks/iprev.h"
+#include "milter/checks/spf_job.h"
 #include "milter/runtime.h"
 #include "rules/rules.h"
 
@@ -51,6 +54,10 @@ struct session_message {
 	int logged;		   /* the verdict line is written */
 	enum rules_action refused_action;
 	char *refused_rule;
+	struct spf_job spf;	   /* MAIL FROM identity (HELO for <>) */
+	struct dkim_msg *dkim;	   /* DKIM verification, or NULL */
+	uint64_t eoh_ms;	   /* end of headers: DKIM keys asked for */
+	int dkim_done;		   /* dkim_msg_eom ran */
 };
 
 struct session {
@@ -70,6 +77,12 @@ struct session {
 	struct iprev_check iprev;
 	struct helo_check *helo;   /* the latest HELO's check */
 	struct helo_check **old_helos; /* superseded, freed at the end */
+	struct spf_job spf_helo;   /* SPF of the HELO identity */
+	struct dnsbl_check *dnsbl; /* client IP lists, or NULL */
+	struct dnsbl_check *rhsbl; /* domain lists, or NULL */
+	int rhsbl_ptr_fed;	   /* the verified PTR name was handed over */
+	char *dnsbl_reason;	   /* TXT reasons, once a rule read them */
+	char *rhsbl_reason;
 	size_t nold_helos;
 	int internal_error;
 	char error_reason[128];
@@ -84,12 +97,25 @@ void session_helo(struct session *s, const char *helo);
 void session_set_auth(struct session *s, const char *user);
 void session_set_tls(struct session *s, const char *version);
 int session_mail(struct session *s, const char *mailfrom);
+void session_start_mail_checks(struct session *s);
 void session_set_queue_id(struct session *s, const char *id);
 void session_header(struct session *s, const char *name, const char *value);
+void session_eoh(struct session *s);
+void session_body(struct session *s, const unsigned char *buf, size_t len);
 void session_message_end(struct session *s);
+
+/* session_spf - the SPF outcomes (joined: may wait up to the deadline) */
+const struct spf_outcome *session_spf_mailfrom(struct session *s);
+const struct spf_outcome *session_spf_helo(struct session *s);
 
 /* session_checks_skipped - trusted or authenticated: no checks run */
 int session_checks_skipped(const struct session *s);
+
+/* session_settle_dkim - verify the message's signatures (bounded) */
+void session_settle_dkim(struct session *s);
+
+/* session_settle_lists - DNSBL and RHSBL results (bounded wait) */
+void session_settle_lists(struct session *s);
 
 /* session_settle - wait (bounded) until every check has a result */
 void session_settle(struct session *s);

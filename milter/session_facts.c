@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "milter/session.h"
 
 typedef void fact_getter(struct session *s, struct fact_value *v);
@@ -146,6 +147,165 @@ get_rcpt(struct session *s, struct fact_value *v)
 	v->absent = v->nlist == 0;
 }
 
+/* dkim_ready - the verified message, or NULL when DKIM does not run */
+static struct dkim_msg *
+dkim_ready(struct session *s)
+{
+	if (s->msg.dkim == NULL || session_checks_skipped(s))
+		return NULL;
+	session_settle_dkim(s);
+	return s->msg.dkim;
+}
+
+static void
+get_dkim(struct session *s, struct fact_value *v)
+{
+	struct dkim_msg *m = dkim_ready(s);
+	result_value(v, m ? dkim_msg_result(m) : RESULT_NONE);
+}
+
+static void
+get_dkim_domains(struct session *s, struct fact_value *v)
+{
+	struct dkim_msg *m = dkim_ready(s);
+
+	if (m == NULL) {
+		v->absent = 1;
+		return;
+	}
+	v->list = dkim_msg_domains(m, &v->nlist);
+	v->absent = v->nlist == 0;
+}
+
+static void
+get_dkim_signatures(struct session *s, struct fact_value *v)
+{
+	struct dkim_msg *m = dkim_ready(s);
+	v->num = m ? (long long)dkim_msg_nsigs(m) : 0;
+}
+
+/* spf_ready - the outcome a rule asks for; NULL when checks are skipped */
+static const struct spf_outcome *
+spf_ready(struct session *s, int helo_identity)
+{
+	if (session_checks_skipped(s))
+		return NULL;
+	return helo_identity ? session_spf_helo(s) : session_spf_mailfrom(s);
+}
+
+static void
+get_spf(struct session *s, struct fact_value *v)
+{
+	const struct spf_outcome *o = spf_ready(s, 0);
+	result_value(v, o ? o->result : RESULT_NONE);
+}
+
+static void
+get_spf_helo(struct session *s, struct fact_value *v)
+{
+	const struct spf_outcome *o = spf_ready(s, 1);
+	result_value(v, o ? o->result : RESULT_NONE);
+}
+
+static void
+get_spf_domain(struct session *s, struct fact_value *v)
+{
+	const struct spf_outcome *o = spf_ready(s, 0);
+	string_value(v, o ? o->domain : NULL);
+}
+
+static void
+get_spf_explanation(struct session *s, struct fact_value *v)
+{
+	const struct spf_outcome *o = spf_ready(s, 0);
+	string_value(v, o ? o->explanation : NULL);
+}
+
+/* list_ready - a DNS list check, settled; NULL when none runs */
+static struct dnsbl_check *
+list_ready(struct session *s, int domains)
+{
+	struct dnsbl_check *c = domains ? s->rhsbl : s->dnsbl;
+
+	if (c == NULL || session_checks_skipped(s))
+		return NULL;
+	if (domains)
+		iprev_ready(s); /* the PTR name is one of the targets */
+	session_settle_lists(s);
+	return c;
+}
+
+/* list_score - a list's score; unknown when a list could not answer */
+static void
+list_score(struct session *s, struct fact_value *v, int domains)
+{
+	struct dnsbl_check *c = list_ready(s, domains);
+
+	v->num = c ? dnsbl_score(c) : 0;
+}
+
+/* list_names - listed or failed zones */
+static void
+list_names(struct session *s, struct fact_value *v, int domains, int failed)
+{
+	struct dnsbl_check *c = list_ready(s, domains);
+
+	if (c == NULL) {
+		v->absent = 1;
+		return;
+	}
+	v->list = failed ? dnsbl_failed(c, &v->nlist)
+			 : dnsbl_listed(c, &v->nlist);
+	v->absent = v->nlist == 0;
+}
+
+/* list_complete - every list answered */
+static void
+list_complete(struct session *s, struct fact_value *v, int domains)
+{
+	struct dnsbl_check *c = list_ready(s, domains);
+
+	v->boolean = c == NULL || dnsbl_complete(c);
+}
+
+/* list_reason - TXT reasons, fetched only now that a rule reads them */
+static void
+list_reason(struct session *s, struct fact_value *v, int domains)
+{
+	struct dnsbl_check *c = list_ready(s, domains);
+	char **slot = domains ? &s->rhsbl_reason : &s->dnsbl_reason;
+	struct strbuf sb;
+
+	if (c == NULL) {
+		v->absent = 1;
+		return;
+	}
+	if (*slot == NULL) {
+		dnsbl_fetch_txt(c);
+		dnsbl_finish(c, s->dns);
+		strbuf_init(&sb);
+		dnsbl_reasons(c, &sb);
+		*slot = strbuf_take(&sb);
+	}
+	string_value(v, *slot);
+}
+
+#define LIST_GETTER(fn, call)                                                  \
+	static void fn(struct session *s, struct fact_value *v)                \
+	{                                                                      \
+		call;                                                          \
+	}
+LIST_GETTER(get_dnsbl_score, list_score(s, v, 0))
+LIST_GETTER(get_dnsbl_listed, list_names(s, v, 0, 0))
+LIST_GETTER(get_dnsbl_complete, list_complete(s, v, 0))
+LIST_GETTER(get_dnsbl_failed, list_names(s, v, 0, 1))
+LIST_GETTER(get_dnsbl_reason, list_reason(s, v, 0))
+LIST_GETTER(get_rhsbl_score, list_score(s, v, 1))
+LIST_GETTER(get_rhsbl_listed, list_names(s, v, 1, 0))
+LIST_GETTER(get_rhsbl_complete, list_complete(s, v, 1))
+LIST_GETTER(get_rhsbl_failed, list_names(s, v, 1, 1))
+LIST_GETTER(get_rhsbl_reason, list_reason(s, v, 1))
+
 static const struct {
 	const char *name;
 	fact_getter *get;
@@ -167,6 +327,23 @@ static const struct {
     {"mailfrom.domain", get_mailfrom_domain},
     {"auth", get_auth},
     {"rcpt", get_rcpt},
+    {"dnsbl.score", get_dnsbl_score},
+    {"dnsbl.listed", get_dnsbl_listed},
+    {"dnsbl.complete", get_dnsbl_complete},
+    {"dnsbl.failed", get_dnsbl_failed},
+    {"dnsbl.reason", get_dnsbl_reason},
+    {"rhsbl.score", get_rhsbl_score},
+    {"rhsbl.listed", get_rhsbl_listed},
+    {"rhsbl.complete", get_rhsbl_complete},
+    {"rhsbl.failed", get_rhsbl_failed},
+    {"rhsbl.reason", get_rhsbl_reason},
+    {"dkim", get_dkim},
+    {"dkim.domains", get_dkim_domains},
+    {"dkim.signatures", get_dkim_signatures},
+    {"spf", get_spf},
+    {"spf.helo", get_spf_helo},
+    {"spf.domain", get_spf_domain},
+    {"spf.explanation", get_spf_explanation},
 };
 
 /* session_fact - rules_fact_fn over a session */

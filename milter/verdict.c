@@ -70,9 +70,23 @@ add_helo_facts(struct strbuf *sb, const struct session *s, int json)
 }
 
 struct verdict_fields {
-	const char *ptr, *helo, *iprev, *helo_check, *auth;
+	const char *ptr, *helo, *iprev, *helo_check, *auth, *spf, *spf_helo;
+	const char *dkim;
 	unsigned long elapsed;
 };
+
+/* spf_name - a job's result for the log: skipped, none or the result */
+static const char *
+spf_name(const struct spf_job *job, int checked)
+{
+	if (!checked)
+		return "skipped";
+	if (!job->started)
+		return "none";
+	if (!job->joined) /* logged before anything waited for it */
+		return "pending";
+	return result_name(job->out.result);
+}
 
 /* collect - the values both formats print */
 static void
@@ -86,7 +100,56 @@ collect(const struct session *s, struct verdict_fields *f)
 	f->helo_check = checked && s->helo ? result_name(helo_summary(s->helo))
 					   : (checked ? "none" : "skipped");
 	f->auth = s->authenticated ? s->auth_user : "";
+	f->spf = spf_name(&s->msg.spf, checked);
+	f->spf_helo = spf_name(&s->spf_helo, checked);
+	f->dkim = !checked ? "skipped"
+		  : s->msg.dkim && s->msg.dkim_done
+		      ? result_name(dkim_msg_result(s->msg.dkim))
+		      : "none";
 	f->elapsed = (unsigned long)(dns_now_ms() - s->msg.start_ms);
+}
+
+/* add_list - one DNS list check: result, score, listed zones */
+static void
+add_list(struct strbuf *sb, const char *key, struct dnsbl_check *c, int json)
+{
+	size_t n;
+	const char *const *listed = dnsbl_listed(c, &n);
+
+	if (json)
+		strbuf_addf(sb, "\"%s\":{\"result\":\"%s\",\"score\":%lld,"
+				"\"complete\":%s,\"listed\":[",
+			    key, result_name(dnsbl_result(c)), dnsbl_score(c),
+			    dnsbl_complete(c) ? "true" : "false");
+	else
+		strbuf_addf(sb, " %s=%s %s_score=%lld %s_listed=", key,
+			    result_name(dnsbl_result(c)), key, dnsbl_score(c),
+			    key);
+	for (size_t i = 0; i < n; i++) {
+		if (json) {
+			strbuf_add(sb, i ? "," : "");
+			strbuf_add_json(sb, listed[i]);
+		} else {
+			strbuf_add(sb, i ? "," : "");
+			strbuf_add_logval(sb, listed[i]);
+		}
+	}
+	if (json)
+		strbuf_add(sb, "]},");
+	else if (n == 0)
+		strbuf_add(sb, "-");
+}
+
+/* add_lists - the DNSBL and RHSBL checks that ran */
+static void
+add_lists(struct strbuf *sb, const struct session *s, int json)
+{
+	if (session_checks_skipped(s))
+		return;
+	if (s->dnsbl != NULL)
+		add_list(sb, "dnsbl", s->dnsbl, json);
+	if (s->rhsbl != NULL)
+		add_list(sb, "rhsbl", s->rhsbl, json);
 }
 
 /* log_line - the key=value syslog line */
@@ -108,12 +171,16 @@ log_line(const struct session *s, const struct verdict_info *vi,
 	strbuf_addc(&sb, '<');
 	strbuf_add_comment_text(&sb, s->msg.mailfrom ? s->msg.mailfrom : "",
 				512);
-	strbuf_addf(&sb, "> rcpts=%zu refused=%u iprev=%s helo_check=%s",
-		    s->msg.nrcpts, vi->refused, f->iprev, f->helo_check);
+	strbuf_addf(&sb,
+		    "> rcpts=%zu refused=%u iprev=%s spf=%s spf_helo=%s "
+		    "dkim=%s helo_check=%s",
+		    s->msg.nrcpts, vi->refused, f->iprev, f->spf, f->spf_helo,
+		    f->dkim, f->helo_check);
 	if (s->helo != NULL && !session_checks_skipped(s)) {
 		strbuf_add(&sb, " helo_facts=");
 		add_helo_facts(&sb, s, 0);
 	}
+	add_lists(&sb, s, 0);
 	strbuf_add(&sb, " auth=");
 	strbuf_add_logval(&sb, *f->auth ? f->auth : "-");
 	strbuf_addf(&sb, " action=%s rule=", vi->action);
@@ -161,12 +228,20 @@ json_line(const struct session *s, const struct verdict_info *vi,
 		    vi->refused);
 	json_str(&sb, "iprev", f->iprev);
 	json_str(&sb, "iprev_reason", s->iprev.reason);
+	json_str(&sb, "spf", f->spf);
+	/* An unjoined job's thread may still be writing its outcome. */
+	json_str(&sb, "spf_domain",
+		 s->msg.spf.started && s->msg.spf.joined ? s->msg.spf.out.domain
+							  : NULL);
+	json_str(&sb, "spf_helo", f->spf_helo);
+	json_str(&sb, "dkim", f->dkim);
 	json_str(&sb, "helo_check", f->helo_check);
 	if (s->helo != NULL && !session_checks_skipped(s)) {
 		strbuf_add(&sb, "\"helo_facts\":{");
 		add_helo_facts(&sb, s, 1);
 		strbuf_add(&sb, "},");
 	}
+	add_lists(&sb, s, 1);
 	json_str(&sb, "auth", f->auth);
 	strbuf_addf(&sb, "\"trusted\":%s,", s->trusted ? "true" : "false");
 	json_str(&sb, "action", vi->action);

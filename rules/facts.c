@@ -54,11 +54,43 @@ const struct fact_def facts_table[] = {
 	 "the RCPT TO addresses so far"},
 	{"score", FACT_NUMBER, STAGE_CONNECT,
 	 "sum of the score actions of the rules matched so far"},
-	/*
-	 * spf, spf.helo, spf.domain and spf.explanation join this table
-	 * when the SPF check (milter/checks/spf.c) is wired into sessions:
-	 * a fact nobody provides would read as temperror in every rule.
-	 */
+	{"dnsbl.score", FACT_NUMBER, STAGE_CONNECT,
+	 "sum of the weights of the DNSBL lists listing the client IP "
+	 "(lists that answered)"},
+	{"dnsbl.listed", FACT_STRLIST, STAGE_CONNECT,
+	 "DNSBL zones listing the client IP"},
+	{"dnsbl.complete", FACT_BOOL, STAGE_CONNECT,
+	 "every DNSBL list answered (no timeout or error)"},
+	{"dnsbl.failed", FACT_STRLIST, STAGE_CONNECT,
+	 "DNSBL zones that timed out, failed or answered wrongly"},
+	{"dnsbl.reason", FACT_STRING, STAGE_CONNECT,
+	 "TXT reasons of the listing zones (fetched when read)"},
+	{"rhsbl.score", FACT_NUMBER, STAGE_MAIL,
+	 "sum of the weights of the domain lists listing the HELO, MAIL "
+	 "FROM domain or PTR name"},
+	{"rhsbl.listed", FACT_STRLIST, STAGE_MAIL,
+	 "domain-list zones with a listing"},
+	{"rhsbl.complete", FACT_BOOL, STAGE_MAIL,
+	 "every domain-list lookup answered"},
+	{"rhsbl.failed", FACT_STRLIST, STAGE_MAIL,
+	 "domain-list zones that timed out or failed"},
+	{"rhsbl.reason", FACT_STRING, STAGE_MAIL,
+	 "TXT reasons of the listing domain lists"},
+	{"dkim", FACT_RESULT, STAGE_EOM,
+	 "best DKIM result: pass > temperror > policy > fail > neutral > "
+	 "permerror > none"},
+	{"dkim.domains", FACT_STRLIST, STAGE_EOM,
+	 "d= of the DKIM signatures that passed"},
+	{"dkim.signatures", FACT_NUMBER, STAGE_EOM,
+	 "DKIM signatures verified and reported"},
+	{"spf", FACT_RESULT, STAGE_MAIL,
+	 "SPF result for MAIL FROM (postmaster@HELO for <>), RFC 7208"},
+	{"spf.helo", FACT_RESULT, STAGE_HELO,
+	 "SPF result for the HELO identity, RFC 7208"},
+	{"spf.domain", FACT_STRING, STAGE_MAIL,
+	 "the domain whose SPF record decided the spf fact"},
+	{"spf.explanation", FACT_STRING, STAGE_MAIL,
+	 "the exp= text of an SPF fail (absent when none)"},
 };
 
 const size_t facts_count = sizeof(facts_table) / sizeof(facts_table[0]);

@@ -58,6 +58,9 @@ run_one() {
 	fi
 }
 
+VG="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect"
+VG="$VG --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+
 for build in "$@"; do
 	build=${build%/}
 	case $build in
@@ -81,6 +84,9 @@ for build in "$@"; do
 	if [ -f tests/miltertest/run.sh ]; then
 		run_one "miltertest $build" bash tests/miltertest/run.sh "$build"
 	fi
+	if [ -f tests/dkim/run.sh ]; then
+		run_one "dkim $build" sh tests/dkim/run.sh "$build"
+	fi
 	if [ -f tests/conformance/run.sh ]; then
 		run_one "conformance $build" bash tests/conformance/run.sh "$build"
 	fi
@@ -89,6 +95,17 @@ for build in "$@"; do
 	else
 		echo "== e2e $build: skipped (no $build/mailvet)"
 	fi
+	# A short e2e session under valgrind: no leak, no invalid access.
+	case $build in
+	*san*) ;;
+	*)
+		if command -v valgrind >/dev/null 2>&1 && [ -x "$build/mailvet" ]
+		then
+			run_one "e2e-valgrind $build" env MAILVET_WRAPPER="$VG" \
+			    $PY tests/e2e/run.py -k test_core --bin "$build/mailvet"
+		fi
+		;;
+	esac
 done
 
 echo "$total_pass passed, $total_fail failed"

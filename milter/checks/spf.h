@@ -52,6 +52,13 @@ struct spf_outcome {
 };
 
 int spf_global_init(void);
+
+/*
+ * spf_dns_forget_abandoned - free the state of queries a check gave up on
+ * at its deadline. Call it on the same thread, after dns_resolver_free()
+ * of the resolver the checks ran on (which runs no callbacks).
+ */
+void spf_dns_forget_abandoned(void);
 void spf_global_free(void);
 
 int spf_check_helo(struct dns_resolver *r, const struct netaddr *ip,

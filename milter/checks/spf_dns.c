@@ -37,6 +37,7 @@
 #include "milter/checks/spf_internal.h"
 
 struct spf_query {
+	struct spf_query *prev, *next; /* in the graveyard, once abandoned */
 	int done;
 	int abandoned;
 	int type;
@@ -45,6 +46,49 @@ struct spf_query {
 };
 
 static _Thread_local struct spf_ctx *spf_current;
+
+/*
+ * Queries abandoned at the deadline stay in flight in the resolver, so
+ * their memory cannot go with the check. They wait here (per thread: a
+ * resolver is only pumped by the thread that owns it) until their answer
+ * comes or spf_dns_forget_abandoned() runs after the resolver is freed.
+ */
+static _Thread_local struct spf_query *spf_graveyard;
+
+/* spf_graveyard_add - keep an abandoned query */
+static void
+spf_graveyard_add(struct spf_query *q)
+{
+	q->abandoned = 1;
+	q->prev = NULL;
+	q->next = spf_graveyard;
+	if (spf_graveyard != NULL)
+		spf_graveyard->prev = q;
+	spf_graveyard = q;
+}
+
+/* spf_graveyard_remove - an abandoned query was answered after all */
+static void
+spf_graveyard_remove(struct spf_query *q)
+{
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		spf_graveyard = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+}
+
+/* spf_dns_forget_abandoned - after dns_resolver_free on this thread */
+void
+spf_dns_forget_abandoned(void)
+{
+	while (spf_graveyard != NULL) {
+		struct spf_query *q = spf_graveyard;
+		spf_graveyard = q->next;
+		free(q);
+	}
+}
 
 void
 spf_dns_begin(struct spf_ctx *ctx)
@@ -72,6 +116,7 @@ spf_dns_callback(void *arg, const struct dns_result *res)
 	struct spf_query *q = arg;
 
 	if (q->abandoned) {
+		spf_graveyard_remove(q);
 		free(q);
 		return;
 	}
@@ -110,7 +155,7 @@ spf_dns_fetch(struct spf_ctx *ctx, const char *name, int type)
 	(void)dns_query(ctx->resolver, name, type, spf_dns_callback, q);
 	if (!q->done &&
 	    !dns_wait(ctx->resolver, spf_dns_done, q, ctx->deadline_ms)) {
-		q->abandoned = 1;	/* the callback frees it */
+		spf_graveyard_add(q);	/* the callback frees it */
 		ctx->abort = SPF_ABORT_TIMEOUT;
 		q = calloc(1, sizeof(*q));
 		if (q != NULL)

@@ -211,7 +211,8 @@ spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
 	buf[0] = '\0';
 	if (ip != NULL && ip->family != 0)
 		netaddr_format(ip, addr, sizeof(addr));
-	mailfrom = strcmp(o->identity, "mailfrom") == 0;
+	/* The null sender's identity is postmaster@HELO (RFC 7208 2.4). */
+	mailfrom = strcmp(o->identity, "mailfrom") == 0 && !o->null_sender;
 	spf_buf_puts(&b, result_name(o->result));
 	spf_buf_putc(&b, ' ');
 	spf_comment(&b, o, addr, receiver);

@@ -95,6 +95,13 @@ void dns_resolver_free(struct dns_resolver *resolver);
 int dns_query(struct dns_resolver *resolver, const char *name, int type,
 	      dns_callback *callback, void *arg);
 
+/*
+ * dns_forget - the memory arg points to is going away: queries started
+ * with that arg complete without their callback. For owners that live
+ * shorter than the resolver (a message within a connection).
+ */
+void dns_forget(struct dns_resolver *resolver, const void *arg);
+
 /* dns_pump - read and process whatever has arrived; never blocks */
 void dns_pump(struct dns_resolver *resolver);
 

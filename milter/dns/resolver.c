@@ -56,9 +56,11 @@ struct dns_resolver {
 	struct dns_cache *cache;
 	size_t in_flight;
 	int destroying;		/* in ares_destroy: run no callbacks */
+	struct dns_pending *pending; /* in flight, for dns_forget */
 };
 
 struct dns_pending {
+	struct dns_pending *prev, *next;
 	struct dns_resolver *resolver;
 	dns_callback *callback;
 	void *arg;
@@ -204,6 +206,32 @@ outcome_without_packet(int status)
 	return status == ARES_SUCCESS ? "no answer" : ares_strerror(status);
 }
 
+/* pending_unlink - the query left the flight */
+static void
+pending_unlink(struct dns_resolver *r, struct dns_pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		r->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+}
+
+/*
+ * dns_forget - the owner of arg is going away: its queries still in
+ * flight complete (and are cached) without calling back.
+ */
+void
+dns_forget(struct dns_resolver *resolver, const void *arg)
+{
+	if (resolver == NULL)
+		return;
+	for (struct dns_pending *p = resolver->pending; p != NULL; p = p->next)
+		if (p->arg == arg)
+			p->callback = NULL;
+}
+
 /* on_answer - c-ares callback: classify, cache, call the user back */
 static void
 on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -218,6 +246,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		return;
 	}
 	r->in_flight--;
+	pending_unlink(r, p);
 	memset(&res, 0, sizeof(res));
 	if (abuf != NULL && alen > 0 && status != ARES_EDESTRUCTION &&
 	    status != ARES_ECANCELLED) {
@@ -231,7 +260,8 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		res.rcode = -1;
 		res.reason = outcome_without_packet(status);
 	}
-	p->callback(p->arg, &res);
+	if (p->callback != NULL) /* NULL: forgotten by its owner */
+		p->callback(p->arg, &res);
 	free(p);
 }
 
@@ -303,6 +333,10 @@ dns_query(struct dns_resolver *resolver, const char *name, int type,
 	p->callback = callback;
 	p->arg = arg;
 	p->type = type;
+	p->next = resolver->pending;
+	if (p->next != NULL)
+		p->next->prev = p;
+	resolver->pending = p;
 	resolver->in_flight++;
 	ares_query(resolver->channel, p->name, ns_c_in, type, on_answer, p);
 	return 0;

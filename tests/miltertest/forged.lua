@@ -13,8 +13,12 @@
 -- expect-wire: chgheader 1 Authentication-Results ""
 dofile(libdir .. "/lib.lua")
 
+-- sender.example publishes no SPF record; mail.good.example's "a -all"
+-- passes the client.
 local OURS = "mx.test.example;\n" ..
     "\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n" ..
+    "\tspf=none smtp.mailfrom=a@sender.example (no SPF record);\n" ..
+    "\tspf=pass smtp.helo=mail.good.example;\n" ..
     "\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass " ..
     "literal=none resolves=pass matches_ip=pass matches_ptr=pass " ..
     "claims_local=fail)"

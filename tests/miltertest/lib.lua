@@ -4,7 +4,7 @@
 -- passes -D port=N (the daemon's inet port) and -D libdir=DIR.
 --
 -- Functions: t.connect, t.client, t.msg, t.expect_reply, t.expect_ar,
--- t.ar, t.results, t.now_ms, t.check, t.done.
+-- t.ar, t.ar_join, t.results, t.now_ms, t.check, t.done.
 --
 -- A failed check raises a Lua error naming the scenario step, so
 -- miltertest exits non-zero and run.sh reports FAIL with the message.
@@ -121,6 +121,22 @@ end
 -- t.ar - the Authentication-Results value inserted at EOM, or nil
 function t.ar(conn)
 	return mt.getheader(conn, "Authentication-Results", 0)
+end
+
+-- The SPF line for the default MAIL FROM: sender.example has no record.
+t.MF_NONE = "spf=none smtp.mailfrom=a@sender.example (no SPF record)"
+
+-- t.ar_join - our Authentication-Results value from its result lines
+-- (nil entries are skipped, so an optional line can be passed as nil)
+function t.ar_join(...)
+	local lines = {}
+	for i = 1, select("#", ...) do
+		local l = select(i, ...)
+		if l ~= nil then
+			lines[#lines + 1] = l
+		end
+	end
+	return "mx.test.example;\n\t" .. table.concat(lines, ";\n\t")
 end
 
 -- t.expect_ar - exactly this header, inserted at index 0

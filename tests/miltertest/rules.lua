@@ -9,7 +9,7 @@
 -- expect-wire: reply 550 5.7.25 No reverse DNS for 192.0.2.3
 -- expect-wire: reply 451 4.4.3 Cannot check 192.0.2.4 now, try later
 -- expect-wire: addheader X-Mailvet-Test "verified mail.good.example"
--- expect-wire: insheader 0 Authentication-Results "mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
+-- expect-wire: insheader 0 Authentication-Results "mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tspf=none smtp.mailfrom=first@sender.example (no SPF record);\n\tspf=pass smtp.helo=mail.good.example;\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
 -- expect-wire: addheader X-Mailvet-Test "verified mail.good.example"
 dofile(libdir .. "/lib.lua")
 
@@ -45,6 +45,9 @@ do
 			tostring(mt.getheader(conn, "X-Mailvet-Test", 0)))
 		t.expect_ar(conn, "mx.test.example;\n" ..
 		    "\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n" ..
+		    "\tspf=none smtp.mailfrom=" .. string.sub(m[2], 2, -2) ..
+		    " (no SPF record);\n" ..
+		    "\tspf=pass smtp.helo=mail.good.example;\n" ..
 		    "\tx-helo=pass smtp.helo=mail.good.example (syntax=pass " ..
 		    "fqdn=pass literal=none resolves=pass matches_ip=pass " ..
 		    "matches_ptr=pass claims_local=fail)", what .. " " .. m[1])

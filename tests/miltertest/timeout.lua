@@ -2,14 +2,18 @@
 --
 -- The daemon runs with dns_timeout_ms = 1000: the EOM reply must come
 -- back within about two seconds of the connection and say temperror,
--- never pass and never "not found".
+-- never pass and never "not found". The HELO identity's SPF TXT lookup
+-- hangs with the HELO name's A/AAAA: spf=temperror, in the same bound.
 --
 -- expect-verdict: {"queue_id":"TMO-PTR","client_ip":"192.0.2.5","iprev":"temperror","iprev_reason":"PTR lookup: timeout","action":"accept"}
 -- expect-verdict: {"queue_id":"TMO-FWD","client_ip":"192.0.2.6","iprev":"temperror","iprev_reason":"A lookup of slow.fwd.example: timeout","action":"accept"}
 -- expect-verdict: {"queue_id":"TMO-HELO","client_ip":"192.0.2.1","iprev":"pass","helo_check":"pass"}
--- expect-verdict: {"queue_id":"TMO-HELO2","client_ip":"192.0.2.3","iprev":"permerror","helo_check":"temperror"}
+-- expect-verdict: {"queue_id":"TMO-HELO2","client_ip":"192.0.2.3","iprev":"permerror","helo_check":"temperror","spf":"none","spf_helo":"temperror"}
 dofile(libdir .. "/lib.lua")
 mt.set_timeout(5)
+-- MAIL FROM's domain has no SPF record (as a pattern line)
+local MF_NONE =
+    "\tspf=none smtp%.mailfrom=a@sender%.example %(no SPF record%);\n"
 
 -- timed - one message; returns the header and the milliseconds taken
 local function timed(ip, qid, helo, what)
@@ -29,6 +33,8 @@ do
 		"took only " .. ms .. " ms")
 	t.expect_ar_match(conn, "mx%.test%.example;\n" ..
 	    "\tiprev=temperror policy%.iprev=192%.0%.2%.5 %(PTR lookup: timeout%);\n" ..
+	    MF_NONE ..
+	    "\tspf=none smtp%.helo=unrelated%.example %(no SPF record%);\n" ..
 	    "\tx%-helo=temperror smtp%.helo=unrelated%.example %(syntax=pass " ..
 	    "fqdn=pass literal=none resolves=fail matches_ip=fail " ..
 	    "matches_ptr=temperror claims_local=fail%)", what)
@@ -42,6 +48,8 @@ do
 	t.expect_ar_match(conn, "mx%.test%.example;\n" ..
 	    "\tiprev=temperror policy%.iprev=192%.0%.2%.6 %(slow%.fwd%.example: " ..
 	    "A lookup of slow%.fwd%.example: timeout%);\n" ..
+	    MF_NONE ..
+	    "\tspf=temperror smtp%.helo=slow%.fwd%.example %([^)]+%);\n" ..
 	    "\tx%-helo=temperror smtp%.helo=slow%.fwd%.example %(syntax=pass " ..
 	    "fqdn=pass literal=none resolves=temperror matches_ip=temperror " ..
 	    "matches_ptr=temperror claims_local=fail; HELO A+ lookup: timeout%)",
@@ -56,6 +64,8 @@ do
 	local conn = timed("192.0.2.3", "TMO-HELO2", "helo.timeout.example", what)
 	t.expect_ar_match(conn, "mx%.test%.example;\n" ..
 	    "\tiprev=permerror policy%.iprev=192%.0%.2%.3 %(no PTR record%);\n" ..
+	    MF_NONE ..
+	    "\tspf=temperror smtp%.helo=helo%.timeout%.example %([^)]+%);\n" ..
 	    "\tx%-helo=temperror smtp%.helo=helo%.timeout%.example %(syntax=pass " ..
 	    "fqdn=pass literal=none resolves=temperror matches_ip=temperror " ..
 	    "matches_ptr=fail claims_local=fail; HELO A+ lookup: timeout%)", what)
@@ -70,6 +80,8 @@ do
 	t.check(ms < 500, what .. ": answered within 500 ms", "took " .. ms .. " ms")
 	t.expect_ar(conn, "mx.test.example;\n" ..
 	    "\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n" ..
+	    "\t" .. t.MF_NONE .. ";\n" ..
+	    "\tspf=pass smtp.helo=mail.good.example;\n" ..
 	    "\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass " ..
 	    "literal=none resolves=pass matches_ip=pass matches_ptr=pass " ..
 	    "claims_local=fail)", what)

@@ -140,6 +140,7 @@ main(int argc, char **argv)
 	rc = argc - optind == 4 ? tool_one(&t, argv + optind + 1)
 				: tool_batch(&t);
 	dns_resolver_free(t.resolver);
+	spf_dns_forget_abandoned();
 	spf_global_free();
 	dns_library_cleanup();
 	return rc;

@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_internal.h"
+#include "milter/checks/dnsbl.h"
 #include "tests/unit/testlib.h"
 
 #define ERRLEN 1024
@@ -128,6 +129,17 @@ static const struct good_case good_cases[] = {
 	{"dns empty", "dns_servers =\n", "dns_servers", ""},
 	{"authserv_id", "authserv_id = mx.example.org\n", "authserv_id",
 	 "mx.example.org"},
+	{"dnsbl sites", "dnsbl_sites = Zen.Example=127.0.0.[2..11]*3 "
+	 "bl.example*1, wl.example=127.0.[0..255].[1;3]*-2\n", "dnsbl_sites",
+	 "zen.example=127.0.0.[2..11]*3, bl.example, "
+	 "wl.example=127.0.[0..255].[1;3]*-2"},
+	{"dnsbl unset", "", "dnsbl_sites", ""},
+	{"dnsbl empty", "dnsbl_sites = \"\"\n", "dnsbl_sites", ""},
+	{"rhsbl sites", "rhsbl_sites = dbl.example=127.0.1.[2..99]*3\n",
+	 "rhsbl_sites", "dbl.example=127.0.1.[2..99]*3"},
+	{"rhsbl targets", "rhsbl_targets = PTR helo\n", "rhsbl_targets",
+	 "helo, ptr"},
+	{"rhsbl targets default", "", "rhsbl_targets", "helo, mailfrom, ptr"},
 };
 
 /* test_good - every type accepts its good forms, shown as expected */
@@ -160,7 +172,9 @@ test_fields(void)
 	    "iprev_max_names = 32\nshutdown_timeout_s = 0\n"
 	    "socket_group = postfix\nlog_json = /var/log/mv.json\n"
 	    "authserv_id = MX.Example.org\nlocal_names = Mail.Example.org, "
-	    "mx.example.org other\n";
+	    "mx.example.org other\n"
+	    "dnsbl_sites = zen.example*3 wl.example=127.0.0.1*-2\n"
+	    "rhsbl_targets = mailfrom\n";
 	char err[ERRLEN];
 	struct conf *c = parse(text, err);
 
@@ -178,6 +192,12 @@ test_fields(void)
 	CHECK_STR(c->log_json, "/var/log/mv.json", "log_json");
 	CHECK_STR(c->authserv_id, "MX.Example.org", "authserv_id kept");
 	CHECK_STR(c->path, "t.conf", "path");
+	CHECK(c->dnsbl_sites != NULL && c->dnsbl_sites->count == 2 &&
+		  c->dnsbl_sites->site[1].weight == -2 &&
+		  strcmp(c->dnsbl_sites->site[1].zone, "wl.example") == 0,
+	      "dnsbl_sites parsed");
+	CHECK(c->rhsbl_sites == NULL, "rhsbl_sites unset");
+	CHECK_INT(c->rhsbl_targets, DNSBL_T_MAILFROM, "rhsbl_targets");
 	/* Lower-cased, repeats dropped, authserv_id and host name added. */
 	CHECK(c->local_names != NULL &&
 		  strncmp(c->local_names,
@@ -304,6 +324,21 @@ static const struct err_case err_cases[] = {
 	 "t.conf:1: text after closing quote"},
 	{"inner quotes", "user = \"a\" \"b\"\n",
 	 "t.conf:1: text after closing quote"},
+	{"bad dnsbl pattern", "user = a\n\ndnsbl_sites = zen.example, "
+	 "bl.example=127.0.0.[2..x]*2\n",
+	 "t.conf:3: dnsbl_sites: bad entry \"bl.example=127.0.0.[2..x]*2\": "
+	 "bad pattern"},
+	{"bad dnsbl weight", "dnsbl_sites = zen.example*lots\n",
+	 "t.conf:1: dnsbl_sites: bad entry \"zen.example*lots\": "
+	 "bad weight"},
+	{"dnsbl not 127", "rhsbl_sites = dbl.example=10.0.0.2\n",
+	 "t.conf:1: rhsbl_sites: bad entry \"dbl.example=10.0.0.2\": "
+	 "pattern must start with 127"},
+	{"bad rhsbl target", "rhsbl_targets = helo, rcpt\n",
+	 "t.conf:1: rhsbl_targets: unknown target \"rcpt\" (expected helo, "
+	 "mailfrom or ptr)"},
+	{"empty rhsbl targets", "rhsbl_targets =\n",
+	 "t.conf:1: rhsbl_targets: empty value"},
 };
 
 /* test_errors - every diagnostic, exactly, with its line */

@@ -777,6 +777,36 @@ chain_done(void *arg)
 	return ((struct chain_state *)arg)->a.done;
 }
 
+/* nothing_in_flight - dns_wait predicate over a resolver */
+static int
+nothing_in_flight(void *arg)
+{
+	return dns_in_flight(arg) == 0;
+}
+
+/* test_forget - a forgotten query completes without its callback */
+static void
+test_forget(void)
+{
+	struct dns_resolver *r = resolver_new(2000, 1, NULL);
+	struct outcome gone, kept;
+
+	memset(&gone, 0, sizeof(gone));
+	memset(&kept, 0, sizeof(kept));
+	gone.type = kept.type = ns_t_a;
+	dns_query(r, "f1.slow.test", ns_t_a, on_result, &gone);
+	dns_query(r, "f2.slow.test", ns_t_a, on_result, &kept);
+	dns_forget(r, &gone);
+	CHECK_INT(dns_in_flight(r), 2, "both still in flight");
+	dns_wait(r, outcome_done, &kept, dns_now_ms() + 3000);
+	/* Both answers come together (150 ms); wait for the other as well. */
+	dns_wait(r, nothing_in_flight, r, dns_now_ms() + 400);
+	CHECK(kept.done, "the kept query called back");
+	CHECK(!gone.done, "the forgotten query did not call back");
+	CHECK_INT(dns_in_flight(r), 0, "the forgotten query still completed");
+	dns_resolver_free(r);
+}
+
 /* test_chained - a query started from a callback completes */
 static void
 test_chained(void)
@@ -1052,6 +1082,7 @@ main(void)
 	test_parallel();
 	test_deadline();
 	test_chained();
+	test_forget();
 	test_cache();
 	test_cache_ttl();
 	test_cache_lru();

@@ -1,0 +1,57 @@
+#!/bin/sh
+#
+# run.sh - "make bench": mailvet against peers, ratios from the same run
+#
+#   sh tests/bench/run.sh            (after "make all"; needs root)
+#
+# Installs the peers when missing (opendkim, unbound, rspamd: Debian 12),
+# builds the load driver (mvload), the null milter and the TCP_NODELAY
+# shim into build/bench/ with the project's strict flags, generates the
+# clients, zones and DKIM-signed messages, then runs tests/bench/bench.py,
+# which prints the report and writes build/bench/latest.md.
+#
+# Environment: BENCH_SCALE (message counts, default 1: about 10 minutes
+# on 2 cores), BENCH_ONLY (proto,postfix,latency,memory,curve),
+# BENCH_PERF=1 (perf profile of mailvet under protocol load).
+# Everything listens on loopback only and is stopped on exit.
+
+set -eu
+
+B=build/bench
+PY=/usr/bin/python3
+CC=${CC:-cc}
+WARN="-std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow
+-Wstrict-prototypes -Wmissing-prototypes -Wconversion -Wvla
+-Wimplicit-fallthrough -Werror -D_GNU_SOURCE -I. -O2 -g"
+
+missing=""
+for p in opendkim unbound rspamd linux-perf; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "bench: installing:$missing"
+	# The packages' services must not start: policy-rc.d says so.
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends $missing >/dev/null
+fi
+
+mkdir -p "$B"
+# shellcheck disable=SC2086 # WARN is a list of flags
+$CC $WARN -o "$B/mvload" tests/bench/mvload.c -lpthread
+# shellcheck disable=SC2086
+$CC $WARN -o "$B/nullmilter" tests/bench/nullmilter.c -lmilter -lpthread
+# shellcheck disable=SC2086
+$CC $WARN -Wno-pedantic -fPIC -shared -o "$B/nodelay.so" \
+    tests/bench/nodelay.c -ldl
+
+if [ ! -f "$B/data/clients.txt" ] ||
+    [ tests/bench/gen.py -nt "$B/data/clients.txt" ]; then
+	rm -rf "$B/data"
+	$PY tests/bench/gen.py "$B/data" --clients 512 --messages 64
+fi
+
+$PY tests/bench/bench.py "$B" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' INT TERM
+wait "$pid"
