@@ -9,8 +9,20 @@
  *
  * An internal error never turns into a silent accept: on_internal_error
  * decides (tempfail by default).
+ *
+ * Round trips: at option negotiation mailvet asks the MTA not to wait for
+ * a reply to each header, end of headers and body chunk (mailvet never
+ * refuses there), and with delay_reject also to connect, HELO and MAIL
+ * (refusals then come at RCPT anyway). A message then costs two waits
+ * (RCPT, end of message) instead of one per command. Header values keep
+ * their leading space (SMFIP_HDR_LEADSPC) so DKIM sees them exactly.
+ *
+ * Per-connection state: struct conn (the negotiated no-reply steps and
+ * the session) is the libmilter private pointer from negotiation to close.
  */
 #include "milter/callbacks.h"
+
+#include <libmilter/mfdef.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +33,51 @@
 #include "milter/session.h"
 #include "milter/verdict.h"
 
-#define SESSION(ctx) ((struct session *)smfi_getpriv(ctx))
+struct conn {
+	unsigned long noreply; /* SMFIP_NR_* steps granted by the MTA */
+	int leadspc;	       /* SMFIP_HDR_LEADSPC granted */
+	struct session *session;
+};
+
+/* conn_of - the connection state, created on first use */
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL)
+		smfi_setpriv(ctx, c);
+	return c;
+}
+
+/* session_of - the session, or NULL */
+static struct session *
+session_of(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c != NULL ? c->session : NULL;
+}
+
+#define SESSION(ctx) session_of(ctx)
+
+/* no_reply - the status for a step: NOREPLY when the MTA will not wait */
+static sfsistat
+no_reply(SMFICTX *ctx, unsigned long step, sfsistat rc)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c != NULL && (c->noreply & step) ? SMFIS_NOREPLY : rc;
+}
+
+/* stage_step - the SMFIP_NR_* bit of an early stage */
+static unsigned long
+stage_step(enum stage stage)
+{
+	return stage == STAGE_CONNECT ? SMFIP_NR_CONN
+	       : stage == STAGE_HELO  ? SMFIP_NR_HELO
+				      : SMFIP_NR_MAIL;
+}
 
 /* macro - a macro's value or NULL */
 static const char *
@@ -73,6 +129,9 @@ early_stage(SMFICTX *ctx, struct session *s, enum stage stage)
 	struct rules_verdict v;
 	sfsistat rc = SMFIS_CONTINUE;
 
+	/* No reply expected: refusals and errors wait for RCPT. */
+	if (no_reply(ctx, stage_step(stage), rc) == SMFIS_NOREPLY)
+		return SMFIS_NOREPLY;
 	if (s->internal_error)
 		return internal_error(ctx, s);
 	if (!rules_apply_here(s, stage))
@@ -88,16 +147,54 @@ early_stage(SMFICTX *ctx, struct session *s, enum stage stage)
 	return rc;
 }
 
+/* wanted_steps - the protocol options mailvet asks for */
+static unsigned long
+wanted_steps(void)
+{
+	struct runtime_snapshot snap;
+	unsigned long want = SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+			     SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+
+	runtime_snapshot(&snap);
+	if (snap.conf->delay_reject)
+		want |= SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL;
+	runtime_snapshot_release(&snap);
+	return want;
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+	     unsigned long f2, unsigned long f3, unsigned long *pf0,
+	     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = conn_of(ctx);
+
+	(void)f2;
+	(void)f3;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & wanted_steps();
+	*pf2 = *pf3 = 0;
+	if (c != NULL)
+		c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	if (c != NULL)
+		c->noreply = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_EOH |
+				     SMFIP_NR_BODY | SMFIP_NR_CONN |
+				     SMFIP_NR_HELO | SMFIP_NR_MAIL);
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct session *s = session_new(hostaddr, hostname);
+	struct conn *c = conn_of(ctx);
+	struct session *s = c ? session_new(hostaddr, hostname) : NULL;
 
 	if (s == NULL) {
 		log_err("out of memory at connect");
-		return internal_error(ctx, NULL);
+		return no_reply(ctx, SMFIP_NR_CONN, internal_error(ctx, NULL));
 	}
-	smfi_setpriv(ctx, s);
+	c->session = s;
+	s->exact_headers = c->leadspc;
 	return early_stage(ctx, s, STAGE_CONNECT);
 }
 
@@ -107,7 +204,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 	struct session *s = SESSION(ctx);
 
 	if (s == NULL)
-		return internal_error(ctx, NULL);
+		return no_reply(ctx, SMFIP_NR_HELO, internal_error(ctx, NULL));
 	session_set_tls(s, macro(ctx, "{tls_version}"));
 	session_helo(s, helo ? helo : "");
 	return early_stage(ctx, s, STAGE_HELO);
@@ -119,9 +216,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct session *s = SESSION(ctx);
 
 	if (s == NULL)
-		return internal_error(ctx, NULL);
+		return no_reply(ctx, SMFIP_NR_MAIL, internal_error(ctx, NULL));
 	if (session_mail(s, argv[0]) != 0)
-		return internal_error(ctx, s);
+		return no_reply(ctx, SMFIP_NR_MAIL, internal_error(ctx, s));
 	session_set_auth(s, macro(ctx, "{auth_authen}"));
 	session_set_queue_id(s, macro(ctx, "i"));
 	session_start_mail_checks(s);
@@ -195,7 +292,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s != NULL && name != NULL && value != NULL)
 		session_header(s, name, value);
-	return SMFIS_CONTINUE;
+	return no_reply(ctx, SMFIP_NR_HDR, SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -205,7 +302,7 @@ cb_eoh(SMFICTX *ctx)
 
 	if (s != NULL)
 		session_eoh(s);
-	return SMFIS_CONTINUE;
+	return no_reply(ctx, SMFIP_NR_EOH, SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -213,10 +310,9 @@ cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s == NULL || s->msg.dkim == NULL)
-		return SMFIS_CONTINUE;
-	session_body(s, buf, len);
-	return SMFIS_CONTINUE;
+	if (s != NULL && s->msg.dkim != NULL)
+		session_body(s, buf, len);
+	return no_reply(ctx, SMFIP_NR_BODY, SMFIS_CONTINUE);
 }
 
 /* log_outcome - the verdict line for a message */
@@ -335,13 +431,16 @@ cb_abort(SMFICTX *ctx)
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
-	struct session *s = SESSION(ctx);
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (s != NULL) {
-		end_message(s);
-		session_free(s);
-		smfi_setpriv(ctx, NULL);
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->session != NULL) {
+		end_message(c->session);
+		session_free(c->session);
 	}
+	free(c);
+	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
 }
 
@@ -359,4 +458,5 @@ struct smfiDesc callbacks_desc = {
     .xxfi_eom = cb_eom,
     .xxfi_abort = cb_abort,
     .xxfi_close = cb_close,
+    .xxfi_negotiate = cb_negotiate,
 };

@@ -306,6 +306,7 @@ session_start_dkim(struct session *s)
 				   s->msg.queue_id[0] ? s->msg.queue_id : NULL);
 	if (s->msg.dkim == NULL)
 		session_fail(s, "cannot start DKIM verification");
+	dkim_msg_exact_headers(s->msg.dkim, s->exact_headers);
 }
 
 /* session_eoh - end of headers: every DKIM key is asked for at once */

@@ -86,6 +86,7 @@ struct session {
 	size_t nold_helos;
 	int internal_error;
 	char error_reason[128];
+	int exact_headers;	   /* header values keep their leading space */
 	enum stage eval_stage;	   /* stage the rules are evaluated at */
 	struct session_message msg;
 };

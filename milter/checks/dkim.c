@@ -138,6 +138,14 @@ dkim_add_crlf(struct strbuf *sb, const char *s)
 	strbuf_add(sb, s);
 }
 
+/* dkim_msg_exact_headers - header values come with their leading space */
+void
+dkim_msg_exact_headers(struct dkim_msg *m, int exact)
+{
+	if (m != NULL)
+		m->exact_headers = exact;
+}
+
 /* dkim_msg_header - see dkim.h */
 int
 dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
@@ -151,8 +159,11 @@ dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
 		m->line.data[0] = '\0';
 	strbuf_add(&m->line, name);
 	strbuf_addc(&m->line, ':');
-	/* libmilter drops the space after the colon; put one back */
-	if (value[0] != ' ' && value[0] != '\t')
+	/*
+	 * Without SMFIP_HDR_LEADSPC libmilter drops the space after the
+	 * colon; put one back. With it the value is exact: keep it so.
+	 */
+	if (!m->exact_headers && value[0] != ' ' && value[0] != '\t')
 		strbuf_addc(&m->line, ' ');
 	dkim_add_crlf(&m->line, value);
 	if (strbuf_failed(&m->line))

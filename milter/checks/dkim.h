@@ -99,6 +99,13 @@ void dkim_msg_free(struct dkim_msg *m);
  */
 int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value);
 
+/*
+ * dkim_msg_exact_headers - exact 1: header values are given exactly as
+ * after the colon (the milter negotiated SMFIP_HDR_LEADSPC); 0 (the
+ * default): the one space libmilter strips is put back.
+ */
+void dkim_msg_exact_headers(struct dkim_msg *m, int exact);
+
 /* dkim_msg_eoh - end of headers: read the signatures, start key queries */
 int dkim_msg_eoh(struct dkim_msg *m);
 

@@ -43,6 +43,7 @@ struct dkim_msg {
 	size_t nkey, capkey;
 	uint64_t deadline_ms;
 	int eoh_done, eom_done;
+	int exact_headers; /* values keep the text after the colon exactly */
 	enum result result;
 	const char **domains;
 	size_t ndomains;
