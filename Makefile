@@ -82,7 +82,7 @@ san:
 	$(MAKE) BUILD=build-san SAN=1 all
 
 # Plain suite, then the whole suite again under ASan + UBSan.
-test: deps all
+test: deps all check-format
 	$(MAKE) BUILD=build-san SAN=1 all
 	sh tests/run.sh build build-san
 
@@ -106,7 +106,8 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 check-format:
-	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') && \
+	    echo "check-format: every C file follows .clang-format"
 
 clean:
 	rm -rf build build-san milter/mailvet

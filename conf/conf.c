@@ -39,7 +39,7 @@
 
 #include "conf/conf_internal.h"
 
-#define CONF_MSG_MAX	  512
+#define CONF_MSG_MAX      512
 #define CONF_SUGGEST_MAX  2  /* edit distance that still earns a hint */
 #define CONF_DISTANCE_LEN 64 /* longer keys get no hint */
 
@@ -209,8 +209,8 @@ unknown_option(const char *key, char *msg, size_t msglen)
 	}
 	if (best != NULL)
 		snprintf(msg, msglen,
-			 "unknown option \"%s\"; did you mean \"%s\"?", key,
-			 best->name);
+		         "unknown option \"%s\"; did you mean \"%s\"?", key,
+		         best->name);
 	else
 		snprintf(msg, msglen, "unknown option \"%s\"", key);
 }
@@ -218,7 +218,7 @@ unknown_option(const char *key, char *msg, size_t msglen)
 /* conf_line - apply one line; seen[] keeps where each option was set */
 static int
 conf_line(struct conf *conf, char *line, unsigned lineno, unsigned *seen,
-	  char *msg, size_t msglen)
+          char *msg, size_t msglen)
 {
 	const struct conf_option *opt;
 	char *key, *value;
@@ -227,9 +227,9 @@ conf_line(struct conf *conf, char *line, unsigned lineno, unsigned *seen,
 
 	if (rc <= 0)
 		return rc;
-	if (strspn(key, "abcdefghijklmnopqrstuvwxyz"
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-	    strlen(key)) {
+	if (strspn(key,
+	           "abcdefghijklmnopqrstuvwxyz"
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(key)) {
 		snprintf(msg, msglen, "bad option name \"%s\"", key);
 		return -1;
 	}
@@ -240,8 +240,8 @@ conf_line(struct conf *conf, char *line, unsigned lineno, unsigned *seen,
 	idx = (size_t)(opt - conf_options);
 	if (seen[idx] != 0) {
 		snprintf(msg, msglen,
-			 "duplicate option \"%s\" (first set at line %u)", key,
-			 seen[idx]);
+		         "duplicate option \"%s\" (first set at line %u)", key,
+		         seen[idx]);
 		return -1;
 	}
 	seen[idx] = lineno;
@@ -251,7 +251,7 @@ conf_line(struct conf *conf, char *line, unsigned lineno, unsigned *seen,
 /* conf_lines - apply every line of text; the failing line number or 0 */
 static unsigned
 conf_lines(struct conf *conf, const char *text, size_t len, char *msg,
-	   size_t msglen)
+           size_t msglen)
 {
 	char line[CONF_LINE_MAX + 1];
 	unsigned *seen = calloc(conf_option_count, sizeof(*seen));
@@ -269,8 +269,8 @@ conf_lines(struct conf *conf, const char *text, size_t len, char *msg,
 		lineno++;
 		if (n > CONF_LINE_MAX) {
 			snprintf(msg, msglen,
-				 "line too long (more than %d bytes)",
-				 CONF_LINE_MAX);
+			         "line too long (more than %d bytes)",
+			         CONF_LINE_MAX);
 			failed = lineno;
 		} else if (memchr(p, '\0', n) != NULL) {
 			snprintf(msg, msglen, "NUL byte in line");
@@ -290,7 +290,7 @@ conf_lines(struct conf *conf, const char *text, size_t len, char *msg,
 /* conf_parse_text - the same from memory; name is used in messages */
 struct conf *
 conf_parse_text(const char *text, size_t len, const char *name, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	char msg[CONF_MSG_MAX];
 	struct conf *conf;
@@ -355,7 +355,7 @@ conf_load(const char *path, char *err, size_t errlen)
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		return NULL;
 	}
 	text = read_file(fp, &len, msg, sizeof(msg));

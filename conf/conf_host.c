@@ -35,8 +35,8 @@ hosts_line_match(char *line, const char *name, char *buf, size_t len)
 		if (strcasecmp(tok, name) == 0)
 			named = 1;
 		else if (!found && strncasecmp(tok, name, nlen) == 0 &&
-			 tok[nlen] == '.' && tok[nlen + 1] != '\0' &&
-			 strlen(tok) < len) {
+		         tok[nlen] == '.' && tok[nlen + 1] != '\0' &&
+		         strlen(tok) < len) {
 			snprintf(buf, len, "%s", tok);
 			found = 1;
 		}

@@ -30,9 +30,9 @@
 
 #include "conf/conf.h"
 
-#define CONF_LINE_MAX	 4096	   /* longest line, without its newline */
-#define CONF_FILE_MAX	 1048576   /* largest file conf_load reads */
-#define CONF_NAME_MAX	 253	   /* longest DNS-style name */
+#define CONF_LINE_MAX 4096    /* longest line, without its newline */
+#define CONF_FILE_MAX 1048576 /* largest file conf_load reads */
+#define CONF_NAME_MAX 253     /* longest DNS-style name */
 
 enum conf_type {
 	CONF_T_STRING,
@@ -52,12 +52,12 @@ enum conf_type {
 };
 
 struct conf_option {
-	const char *name;	/* key in the file, same as the struct field */
+	const char *name; /* key in the file, same as the struct field */
 	enum conf_type type;
-	const char *def;	/* default, as text in the file; NULL: unset */
-	unsigned long min, max;	/* bounds for CONF_T_UINT and CONF_T_MODE */
-	size_t offset;		/* of the value within struct conf */
-	const char *help;	/* one line for -n output and documentation */
+	const char *def;        /* default, as text in the file; NULL: unset */
+	unsigned long min, max; /* bounds for CONF_T_UINT and CONF_T_MODE */
+	size_t offset;          /* of the value within struct conf */
+	const char *help;       /* one line for -n output and documentation */
 };
 
 extern const struct conf_option conf_options[];
@@ -71,18 +71,18 @@ const struct conf_option *conf_option_find(const char *name);
  * replacing what was there. Returns 0, or -1 with "option: message" in err.
  */
 int conf_value_set(const struct conf_option *opt, const char *value,
-		   struct conf *conf, char *err, size_t errlen);
+                   struct conf *conf, char *err, size_t errlen);
 
 /* conf_value_print - the field as text that conf_value_set accepts */
 void conf_value_print(const struct conf_option *opt, const struct conf *conf,
-		      FILE *out);
+                      FILE *out);
 
 /* conf_value_free - release the field and leave it unset */
 void conf_value_free(const struct conf_option *opt, struct conf *conf);
 
 /* conf_names_normalize - "A, b c" -> "a,b,c" (lower case, no repeats) */
 int conf_names_normalize(const char *text, char **out, char *bad,
-			 size_t badlen);
+                         size_t badlen);
 
 /* conf_name_valid - letters, digits, '-', '.', '_' only; 1..253 bytes */
 int conf_name_valid(const char *name);
@@ -100,7 +100,7 @@ int conf_socket_check(const char *spec, char *why, size_t whylen);
  * copies the entry into bad.
  */
 int conf_dns_servers_normalize(const char *text, char **out, char *bad,
-			       size_t badlen);
+                               size_t badlen);
 
 /* conf_hostname - this host's name, qualified from /etc/hosts if short */
 void conf_hostname(char *buf, size_t len);

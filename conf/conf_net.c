@@ -61,7 +61,7 @@ host_name_valid(const char *name)
 		return 0;
 	for (;;) {
 		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
-				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+		                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
 
 		if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
 			return 0;
@@ -133,8 +133,9 @@ conf_socket_check(const char *spec, char *why, size_t whylen)
 	else if (strncmp(spec, "inet6:", 6) == 0)
 		return socket_check_inet(spec + 6, AF_INET6, why, whylen);
 	if (path == NULL) {
-		snprintf(why, whylen, "expected unix:/path, local:/path, "
-				      "inet:PORT@HOST or inet6:PORT@HOST");
+		snprintf(why, whylen,
+		         "expected unix:/path, local:/path, "
+		         "inet:PORT@HOST or inet6:PORT@HOST");
 		return -1;
 	}
 	if (path[0] != '/') {
@@ -143,7 +144,7 @@ conf_socket_check(const char *spec, char *why, size_t whylen)
 	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(why, whylen, "socket path longer than %zu bytes",
-			 sizeof(sun.sun_path) - 1);
+		         sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	return 0;
@@ -203,14 +204,14 @@ server_format(const char *entry, char *out, size_t outlen)
 	    inet_ntop(family, bytes, text, sizeof(text)) == NULL)
 		return -1;
 	n = snprintf(out, outlen, family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		     text, port);
+	             text, port);
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
 /* conf_dns_servers_normalize - resolver list -> c-ares csv */
 int
 conf_dns_servers_normalize(const char *text, char **out, char *bad,
-			   size_t badlen)
+                           size_t badlen)
 {
 	size_t cap = 1, len = 0;
 	char *csv = NULL;
@@ -241,7 +242,7 @@ conf_dns_servers_normalize(const char *text, char **out, char *bad,
 		}
 		csv = grown;
 		len += (size_t)snprintf(csv + len, cap - len, "%s%s",
-					len > 0 ? "," : "", one);
+		                        len > 0 ? "," : "", one);
 		p += n;
 	}
 	*out = csv;

@@ -35,7 +35,7 @@
 #include "milter/checks/dnsbl.h"
 
 typedef int type_parse_fn(const struct conf_option *, const char *, void *,
-			  char *, size_t);
+                          char *, size_t);
 typedef void type_print_fn(const void *, FILE *, unsigned long);
 typedef void type_free_fn(void *);
 
@@ -51,20 +51,20 @@ struct name_value {
 };
 
 static const struct name_value bool_names[] = {
-	{"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0},
-	{"on", 1},  {"off", 0}, {"1", 1},   {"0", 0},
+    {"yes", 1}, {"no", 0},  {"true", 1}, {"false", 0},
+    {"on", 1},  {"off", 0}, {"1", 1},    {"0", 0},
 };
 
 static const struct name_value failure_names[] = {
-	{"tempfail", CONF_FAIL_TEMPFAIL},
-	{"accept", CONF_FAIL_ACCEPT},
+    {"tempfail", CONF_FAIL_TEMPFAIL},
+    {"accept", CONF_FAIL_ACCEPT},
 };
 
 static const struct name_value facility_names[] = {
-	{"mail", LOG_MAIL},	{"daemon", LOG_DAEMON}, {"user", LOG_USER},
-	{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
-	{"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-	{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
 };
 
 #define NV_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -109,14 +109,14 @@ parse_unsigned(const char *text, int base, unsigned long *out)
 /* type_bool_parse - yes/no/true/false/on/off/1/0 */
 static int
 type_bool_parse(const struct conf_option *opt, const char *val, void *field,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	int v;
 
 	if (nv_lookup(bool_names, NV_COUNT(bool_names), val, &v) != 0) {
 		snprintf(err, errlen,
-			 "%s: bad boolean \"%s\" (expected yes or no)",
-			 opt->name, val);
+		         "%s: bad boolean \"%s\" (expected yes or no)",
+		         opt->name, val);
 		return -1;
 	}
 	*(int *)field = v;
@@ -134,7 +134,7 @@ type_bool_print(const void *field, FILE *out, unsigned long max)
 /* type_uint_parse - decimal within [min, max] */
 static int
 type_uint_parse(const struct conf_option *opt, const char *val, void *field,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	unsigned long v;
 	int rc = parse_unsigned(val, 10, &v);
@@ -145,7 +145,7 @@ type_uint_parse(const struct conf_option *opt, const char *val, void *field,
 	}
 	if (rc > 0 || v < opt->min || v > opt->max) {
 		snprintf(err, errlen, "%s: %s is out of range %lu..%lu",
-			 opt->name, val, opt->min, opt->max);
+		         opt->name, val, opt->min, opt->max);
 		return -1;
 	}
 	*(unsigned *)field = (unsigned)v;
@@ -163,20 +163,20 @@ type_uint_print(const void *field, FILE *out, unsigned long max)
 /* type_mode_parse - octal digits (leading 0 optional) up to max */
 static int
 type_mode_parse(const struct conf_option *opt, const char *val, void *field,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	unsigned long v;
 	int rc = parse_unsigned(val, 8, &v);
 
 	if (rc < 0) {
 		snprintf(err, errlen,
-			 "%s: bad mode \"%s\" (expected octal, e.g. 0660)",
-			 opt->name, val);
+		         "%s: bad mode \"%s\" (expected octal, e.g. 0660)",
+		         opt->name, val);
 		return -1;
 	}
 	if (rc > 0 || v < opt->min || v > opt->max) {
 		snprintf(err, errlen, "%s: %s is out of range %#lo..%#lo",
-			 opt->name, val, opt->min, opt->max);
+		         opt->name, val, opt->min, opt->max);
 		return -1;
 	}
 	*(unsigned *)field = (unsigned)v;
@@ -193,15 +193,15 @@ type_mode_print(const void *field, FILE *out, unsigned long max)
 
 /* type_failure_parse - tempfail or accept */
 static int
-type_failure_parse(const struct conf_option *opt, const char *val,
-		   void *field, char *err, size_t errlen)
+type_failure_parse(const struct conf_option *opt, const char *val, void *field,
+                   char *err, size_t errlen)
 {
 	int v;
 
 	if (nv_lookup(failure_names, NV_COUNT(failure_names), val, &v) != 0) {
 		snprintf(err, errlen,
-			 "%s: bad value \"%s\" (expected tempfail or accept)",
-			 opt->name, val);
+		         "%s: bad value \"%s\" (expected tempfail or accept)",
+		         opt->name, val);
 		return -1;
 	}
 	*(enum conf_failure *)field = (enum conf_failure)v;
@@ -214,22 +214,22 @@ type_failure_print(const void *field, FILE *out, unsigned long max)
 {
 	(void)max;
 	fputs(nv_name(failure_names, NV_COUNT(failure_names),
-		      (int)*(const enum conf_failure *)field),
+	              (int)*(const enum conf_failure *)field),
 	      out);
 }
 
 /* type_facility_parse - a syslog facility name into LOG_* */
 static int
-type_facility_parse(const struct conf_option *opt, const char *val,
-		    void *field, char *err, size_t errlen)
+type_facility_parse(const struct conf_option *opt, const char *val, void *field,
+                    char *err, size_t errlen)
 {
 	int v;
 
 	if (nv_lookup(facility_names, NV_COUNT(facility_names), val, &v)) {
 		snprintf(err, errlen,
-			 "%s: unknown facility \"%s\" (expected mail, daemon, "
-			 "user or local0..local7)",
-			 opt->name, val);
+		         "%s: unknown facility \"%s\" (expected mail, daemon, "
+		         "user or local0..local7)",
+		         opt->name, val);
 		return -1;
 	}
 	*(int *)field = v;
@@ -242,14 +242,14 @@ type_facility_print(const void *field, FILE *out, unsigned long max)
 {
 	(void)max;
 	fputs(nv_name(facility_names, NV_COUNT(facility_names),
-		      *(const int *)field),
+	              *(const int *)field),
 	      out);
 }
 
 /* type_cidrs_parse - a list of networks through cidr_list_parse */
 static int
 type_cidrs_parse(const struct conf_option *opt, const char *val, void *field,
-		 char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	struct cidr_list list = {NULL, 0};
 	size_t bad = 0;
@@ -258,7 +258,7 @@ type_cidrs_parse(const struct conf_option *opt, const char *val, void *field,
 		const char *tok = val + bad;
 
 		snprintf(err, errlen, "%s: bad network \"%.*s\"", opt->name,
-			 (int)strcspn(tok, ", \t"), tok);
+		         (int)strcspn(tok, ", \t"), tok);
 		return -1;
 	}
 	cidr_list_free(field);
@@ -290,7 +290,7 @@ type_cidrs_free(void *field)
 /* store_string - replace the char * field with s (owned) */
 static int
 store_string(const struct conf_option *opt, void *field, char *s, char *err,
-	     size_t errlen)
+             size_t errlen)
 {
 	if (s == NULL) {
 		snprintf(err, errlen, "%s: out of memory", opt->name);
@@ -303,22 +303,22 @@ store_string(const struct conf_option *opt, void *field, char *s, char *err,
 
 /* type_string_parse - any text */
 static int
-type_string_parse(const struct conf_option *opt, const char *val,
-		  void *field, char *err, size_t errlen)
+type_string_parse(const struct conf_option *opt, const char *val, void *field,
+                  char *err, size_t errlen)
 {
 	return store_string(opt, field, strdup(val), err, errlen);
 }
 
 /* type_socket_parse - a milter socket spec, kept as written */
 static int
-type_socket_parse(const struct conf_option *opt, const char *val,
-		  void *field, char *err, size_t errlen)
+type_socket_parse(const struct conf_option *opt, const char *val, void *field,
+                  char *err, size_t errlen)
 {
 	char why[128];
 
 	if (conf_socket_check(val, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: bad socket \"%s\": %s", opt->name,
-			 val, why);
+		         val, why);
 		return -1;
 	}
 	return store_string(opt, field, strdup(val), err, errlen);
@@ -327,7 +327,7 @@ type_socket_parse(const struct conf_option *opt, const char *val,
 /* type_dns_parse - a resolver list, normalized for c-ares */
 static int
 type_dns_parse(const struct conf_option *opt, const char *val, void *field,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	char bad[80];
 	char *csv = NULL;
@@ -337,7 +337,7 @@ type_dns_parse(const struct conf_option *opt, const char *val, void *field,
 			snprintf(err, errlen, "%s: out of memory", opt->name);
 		else
 			snprintf(err, errlen, "%s: bad server \"%s\"",
-				 opt->name, bad);
+			         opt->name, bad);
 		return -1;
 	}
 	if (csv == NULL) {
@@ -350,8 +350,8 @@ type_dns_parse(const struct conf_option *opt, const char *val, void *field,
 
 /* type_domain_parse - one domain-ish name, kept as written */
 static int
-type_domain_parse(const struct conf_option *opt, const char *val,
-		  void *field, char *err, size_t errlen)
+type_domain_parse(const struct conf_option *opt, const char *val, void *field,
+                  char *err, size_t errlen)
 {
 	if (!conf_name_valid(val)) {
 		snprintf(err, errlen, "%s: bad name \"%s\"", opt->name, val);
@@ -363,7 +363,7 @@ type_domain_parse(const struct conf_option *opt, const char *val,
 /* type_names_parse - a list of names, normalized to "a,b,c" */
 static int
 type_names_parse(const struct conf_option *opt, const char *val, void *field,
-		 char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	char bad[CONF_NAME_MAX + 2];
 	char *list = NULL;
@@ -373,7 +373,7 @@ type_names_parse(const struct conf_option *opt, const char *val, void *field,
 			snprintf(err, errlen, "%s: out of memory", opt->name);
 		else
 			snprintf(err, errlen, "%s: bad name \"%s\"", opt->name,
-				 bad);
+			         bad);
 		return -1;
 	}
 	free(*(char **)field);
@@ -384,7 +384,7 @@ type_names_parse(const struct conf_option *opt, const char *val, void *field,
 /* type_dnsbl_parse - a DNSBL/RHSBL site list (milter/checks/dnsbl.h) */
 static int
 type_dnsbl_parse(const struct conf_option *opt, const char *val, void *field,
-		 char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	struct dnsbl_sites *sites = NULL;
 	char why[300];
@@ -416,17 +416,17 @@ type_dnsbl_free(void *field)
 
 /* type_targets_parse - helo, mailfrom, ptr into a DNSBL_T_* mask */
 static int
-type_targets_parse(const struct conf_option *opt, const char *val,
-		   void *field, char *err, size_t errlen)
+type_targets_parse(const struct conf_option *opt, const char *val, void *field,
+                   char *err, size_t errlen)
 {
 	char bad[80];
 	unsigned mask;
 
 	if (dnsbl_targets_parse(val, &mask, bad, sizeof(bad)) != 0) {
 		snprintf(err, errlen,
-			 "%s: unknown target \"%s\" (expected helo, mailfrom "
-			 "or ptr)",
-			 opt->name, bad);
+		         "%s: unknown target \"%s\" (expected helo, mailfrom "
+		         "or ptr)",
+		         opt->name, bad);
 		return -1;
 	}
 	*(unsigned *)field = mask;
@@ -472,34 +472,30 @@ type_scalar_free(void *field)
 }
 
 static const struct type_ops type_ops[CONF_T_COUNT] = {
-	[CONF_T_STRING] = {type_string_parse, type_string_print,
-			   type_string_free},
-	[CONF_T_BOOL] = {type_bool_parse, type_bool_print, type_scalar_free},
-	[CONF_T_UINT] = {type_uint_parse, type_uint_print, type_scalar_free},
-	[CONF_T_MODE] = {type_mode_parse, type_mode_print, type_scalar_free},
-	[CONF_T_FAILURE] = {type_failure_parse, type_failure_print,
-			    type_scalar_free},
-	[CONF_T_FACILITY] = {type_facility_parse, type_facility_print,
-			     type_scalar_free},
-	[CONF_T_CIDRS] = {type_cidrs_parse, type_cidrs_print, type_cidrs_free},
-	[CONF_T_SOCKET] = {type_socket_parse, type_string_print,
-			   type_string_free},
-	[CONF_T_DNS_SERVERS] = {type_dns_parse, type_string_print,
-				type_string_free},
-	[CONF_T_DOMAIN] = {type_domain_parse, type_string_print,
-			   type_string_free},
-	[CONF_T_NAMES] = {type_names_parse, type_string_print,
-			  type_string_free},
-	[CONF_T_DNSBL_SITES] = {type_dnsbl_parse, type_dnsbl_print,
-				type_dnsbl_free},
-	[CONF_T_RHSBL_TARGETS] = {type_targets_parse, type_targets_print,
-				  type_scalar_free},
+    [CONF_T_STRING] = {type_string_parse, type_string_print, type_string_free},
+    [CONF_T_BOOL] = {type_bool_parse, type_bool_print, type_scalar_free},
+    [CONF_T_UINT] = {type_uint_parse, type_uint_print, type_scalar_free},
+    [CONF_T_MODE] = {type_mode_parse, type_mode_print, type_scalar_free},
+    [CONF_T_FAILURE] = {type_failure_parse, type_failure_print,
+                        type_scalar_free},
+    [CONF_T_FACILITY] = {type_facility_parse, type_facility_print,
+                         type_scalar_free},
+    [CONF_T_CIDRS] = {type_cidrs_parse, type_cidrs_print, type_cidrs_free},
+    [CONF_T_SOCKET] = {type_socket_parse, type_string_print, type_string_free},
+    [CONF_T_DNS_SERVERS] = {type_dns_parse, type_string_print,
+                            type_string_free},
+    [CONF_T_DOMAIN] = {type_domain_parse, type_string_print, type_string_free},
+    [CONF_T_NAMES] = {type_names_parse, type_string_print, type_string_free},
+    [CONF_T_DNSBL_SITES] = {type_dnsbl_parse, type_dnsbl_print,
+                            type_dnsbl_free},
+    [CONF_T_RHSBL_TARGETS] = {type_targets_parse, type_targets_print,
+                              type_scalar_free},
 };
 
 /* conf_value_set - parse value into the option's field (empty: unset) */
 int
 conf_value_set(const struct conf_option *opt, const char *value,
-	       struct conf *conf, char *err, size_t errlen)
+               struct conf *conf, char *err, size_t errlen)
 {
 	void *field = (char *)conf + opt->offset;
 
@@ -517,7 +513,7 @@ conf_value_set(const struct conf_option *opt, const char *value,
 /* conf_value_print - the field as text conf_value_set accepts */
 void
 conf_value_print(const struct conf_option *opt, const struct conf *conf,
-		 FILE *out)
+                 FILE *out)
 {
 	const void *field = (const char *)conf + opt->offset;
 
@@ -536,8 +532,8 @@ int
 conf_name_valid(const char *name)
 {
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
-				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				 "0123456789-._";
+	                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                         "0123456789-._";
 	size_t len = strlen(name);
 
 	return len > 0 && len <= CONF_NAME_MAX && strspn(name, ok) == len;

@@ -5,14 +5,14 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdio.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const unsigned char v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
-						  0, 0, 0, 0, 0xff, 0xff};
+static const unsigned char v4mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
+                                                  0, 0, 0, 0, 0xff, 0xff};
 
 /* fold_mapped - turn ::ffff:a.b.c.d into plain IPv4 */
 static void

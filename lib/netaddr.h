@@ -27,7 +27,7 @@
 #define NETADDR_TEXT_MAX 64 /* > INET6_ADDRSTRLEN, with room for "IPv6:" */
 
 struct netaddr {
-	int family;		 /* AF_INET or AF_INET6; 0 = unset */
+	int family;              /* AF_INET or AF_INET6; 0 = unset */
 	unsigned char bytes[16]; /* network order; IPv4 uses bytes[0..3] */
 };
 
@@ -58,7 +58,7 @@ void cidr_format(const struct cidr *net, char *buf, size_t len);
  */
 int cidr_list_parse(const char *text, struct cidr_list *out, size_t *bad);
 int cidr_list_contains(const struct cidr_list *list,
-		       const struct netaddr *addr);
+                       const struct netaddr *addr);
 void cidr_list_free(struct cidr_list *list);
 
 #endif

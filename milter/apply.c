@@ -25,8 +25,8 @@ clean_text(const char *text)
 		if (c == '%')
 			strbuf_add(&sb, "%%");
 		else
-			strbuf_addc(&sb, (c < 0x20 || c >= 0x7f) ? ' '
-								  : (char)c);
+			strbuf_addc(&sb,
+			            (c < 0x20 || c >= 0x7f) ? ' ' : (char)c);
 	}
 	return strbuf_take(&sb);
 }
@@ -34,7 +34,7 @@ clean_text(const char *text)
 /* apply_reply - see apply.h */
 int
 apply_reply(SMFICTX *ctx, enum rules_action action, unsigned code,
-	    const char *xcode, const char *text)
+            const char *xcode, const char *text)
 {
 	int reject = action == RULES_REJECT;
 	char rcode[12];
@@ -47,7 +47,7 @@ apply_reply(SMFICTX *ctx, enum rules_action action, unsigned code,
 		xcode = reject ? "5.7.1" : "4.7.1";
 	if (text == NULL || *text == '\0')
 		text = reject ? "Message rejected by policy"
-			      : "Temporary failure, try again later";
+		              : "Temporary failure, try again later";
 	snprintf(rcode, sizeof(rcode), "%u", code);
 	msg = clean_text(text);
 	if (msg == NULL)
@@ -68,7 +68,7 @@ apply_remove_forged(SMFICTX *ctx, const struct session *s)
 		if (smfi_chgheader(ctx, "Authentication-Results", idx, NULL) !=
 		    MI_SUCCESS) {
 			log_err("%s: cannot remove Authentication-Results #%d",
-				s->msg.queue_id, idx);
+			        s->msg.queue_id, idx);
 			rc = -1;
 		}
 	}
@@ -112,15 +112,15 @@ add_received_spf(SMFICTX *ctx, const struct session *s)
 	if (!job->started || !job->joined || session_checks_skipped(s))
 		return 0;
 	spf_received_spf(&job->out, &s->ip, s->helo ? s->helo->name : "",
-			 s->snap.conf->authserv_id, buf, sizeof(buf));
+	                 s->snap.conf->authserv_id, buf, sizeof(buf));
 	return smfi_insheader(ctx, 0, "Received-SPF", buf) == MI_SUCCESS ? 0
-									 : -1;
+	                                                                 : -1;
 }
 
 /* apply_headers - see apply.h */
 int
 apply_headers(SMFICTX *ctx, const struct session *s,
-	      const struct rules_verdict *v)
+              const struct rules_verdict *v)
 {
 	char *ar;
 	int rc = 0;
@@ -128,7 +128,7 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 	if (v != NULL) {
 		for (size_t i = 0; i < v->nheaders; i++)
 			if (smfi_addheader(ctx, v->headers[i].name,
-					   v->headers[i].value) != MI_SUCCESS)
+			                   v->headers[i].value) != MI_SUCCESS)
 				rc = -1;
 		if (v->dry_run && add_dry_run_header(ctx, v) != 0)
 			rc = -1;

@@ -16,7 +16,7 @@
  * reject 550 5.7.1, tempfail 451 4.7.1.
  */
 int apply_reply(SMFICTX *ctx, enum rules_action action, unsigned code,
-		const char *xcode, const char *text);
+                const char *xcode, const char *text);
 
 /* apply_remove_forged - delete Authentication-Results with our id */
 int apply_remove_forged(SMFICTX *ctx, const struct session *s);
@@ -26,7 +26,7 @@ int apply_remove_forged(SMFICTX *ctx, const struct session *s);
  * add-header actions and the dry-run notice. v may be NULL.
  */
 int apply_headers(SMFICTX *ctx, const struct session *s,
-		  const struct rules_verdict *v);
+                  const struct rules_verdict *v);
 
 int apply_quarantine(SMFICTX *ctx, const char *reason);
 

@@ -29,8 +29,7 @@ add_iprev(struct strbuf *sb, const struct session *s)
 		strbuf_add_comment_text(sb, c->name, CLIENT_TEXT_MAX);
 		strbuf_add(sb, ": ");
 	}
-	strbuf_add_comment_text(sb, c->reason[0] ? c->reason : "no result",
-				0);
+	strbuf_add_comment_text(sb, c->reason[0] ? c->reason : "no result", 0);
 	strbuf_add(sb, ")");
 }
 
@@ -44,14 +43,14 @@ add_helo(struct strbuf *sb, const struct session *s)
 		strbuf_add(sb, ";\n\tx-helo=none");
 		return;
 	}
-	strbuf_addf(sb, ";\n\tx-helo=%s smtp.helo=",
-		    result_name(helo_summary(h)));
+	strbuf_addf(sb,
+	            ";\n\tx-helo=%s smtp.helo=", result_name(helo_summary(h)));
 	strbuf_add_mime_value(sb, h->name, CLIENT_TEXT_MAX);
 	strbuf_add(sb, " (");
 	for (int f = 0; f < HELO_NFACTS; f++)
 		strbuf_addf(sb, "%s%s=%s", f ? " " : "",
-			    helo_fact_name((enum helo_fact)f),
-			    result_name(h->facts[f]));
+		            helo_fact_name((enum helo_fact)f),
+		            result_name(h->facts[f]));
 	if (h->reason[0] != '\0') {
 		strbuf_add(sb, "; ");
 		strbuf_add_comment_text(sb, h->reason, 0);

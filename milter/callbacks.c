@@ -35,7 +35,7 @@
 
 struct conn {
 	unsigned long noreply; /* SMFIP_NR_* steps granted by the MTA */
-	int leadspc;	       /* SMFIP_HDR_LEADSPC granted */
+	int leadspc;           /* SMFIP_HDR_LEADSPC granted */
 	struct session *session;
 };
 
@@ -76,7 +76,7 @@ stage_step(enum stage stage)
 {
 	return stage == STAGE_CONNECT ? SMFIP_NR_CONN
 	       : stage == STAGE_HELO  ? SMFIP_NR_HELO
-				      : SMFIP_NR_MAIL;
+	                              : SMFIP_NR_MAIL;
 }
 
 /* macro - a macro's value or NULL */
@@ -100,7 +100,7 @@ internal_error(SMFICTX *ctx, struct session *s)
 	if (s != NULL && s->snap.conf->on_internal_error == CONF_FAIL_ACCEPT)
 		return SMFIS_CONTINUE;
 	apply_reply(ctx, RULES_TEMPFAIL, 451, "4.3.0",
-		    "mailvet: internal error, try again later");
+	            "mailvet: internal error, try again later");
 	return SMFIS_TEMPFAIL;
 }
 
@@ -153,7 +153,7 @@ wanted_steps(void)
 {
 	struct runtime_snapshot snap;
 	unsigned long want = SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-			     SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	                     SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
 	runtime_snapshot(&snap);
 	if (snap.conf->delay_reject)
@@ -163,9 +163,9 @@ wanted_steps(void)
 }
 
 static sfsistat
-cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-	     unsigned long f2, unsigned long f3, unsigned long *pf0,
-	     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+             unsigned long *pf2, unsigned long *pf3)
 {
 	struct conn *c = conn_of(ctx);
 
@@ -177,9 +177,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (c != NULL)
 		c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	if (c != NULL)
-		c->noreply = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_EOH |
-				     SMFIP_NR_BODY | SMFIP_NR_CONN |
-				     SMFIP_NR_HELO | SMFIP_NR_MAIL);
+		c->noreply =
+		    *pf1 & (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+		            SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL);
 	return SMFIS_CONTINUE;
 }
 
@@ -239,8 +239,8 @@ note_refusal(struct session *s, const struct rules_verdict *v)
 static int
 add_rcpt(struct session *s)
 {
-	char **grown = realloc(s->msg.rcpts,
-			       (s->msg.nrcpts + 1) * sizeof(*grown));
+	char **grown =
+	    realloc(s->msg.rcpts, (s->msg.nrcpts + 1) * sizeof(*grown));
 
 	if (grown == NULL)
 		return -1;
@@ -264,12 +264,13 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	free(s->msg.current_rcpt);
 	n = strlen(argv[0]);
 	s->msg.current_rcpt = (n >= 2 && argv[0][0] == '<')
-				  ? strndup(argv[0] + 1, n - 2)
-				  : strdup(argv[0]);
+	                          ? strndup(argv[0] + 1, n - 2)
+	                          : strdup(argv[0]);
 	if (s->msg.current_rcpt == NULL)
 		return internal_error(ctx, s);
 	if (!rules_apply_here(s, STAGE_RCPT))
-		return add_rcpt(s) == 0 ? SMFIS_CONTINUE : internal_error(ctx, s);
+		return add_rcpt(s) == 0 ? SMFIS_CONTINUE
+		                        : internal_error(ctx, s);
 	if (session_evaluate(s, STAGE_RCPT, &v) != 0) {
 		rules_verdict_free(&v);
 		session_fail(s, "rules evaluation failed");
@@ -318,7 +319,7 @@ cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 /* log_outcome - the verdict line for a message */
 static void
 log_outcome(struct session *s, const struct rules_verdict *v,
-	    const char *action)
+            const char *action)
 {
 	struct verdict_info vi;
 
@@ -385,9 +386,10 @@ cb_eom(SMFICTX *ctx)
 	    session_evaluate(s, STAGE_EOM, &v) != 0)
 		session_fail(s, "rules evaluation failed");
 	if (s->internal_error) {
-		log_outcome(s, &v, s->snap.conf->on_internal_error ==
-					   CONF_FAIL_ACCEPT ? "accept"
-							    : "tempfail");
+		log_outcome(s, &v,
+		            s->snap.conf->on_internal_error == CONF_FAIL_ACCEPT
+		                ? "accept"
+		                : "tempfail");
 		rc = internal_error(ctx, s);
 		if (rc == SMFIS_CONTINUE)
 			apply_headers(ctx, s, NULL);
@@ -410,7 +412,7 @@ end_message(struct session *s)
 			dns_pump(s->dns);
 		if (s->helo != NULL && !session_checks_skipped(s))
 			helo_finish(s->helo, NULL, s->iprev.result,
-				    s->iprev.name);
+			            s->iprev.name);
 		memset(&v, 0, sizeof(v));
 		v.rule = s->msg.refused_rule;
 		log_outcome(s, &v, rules_action_name(s->msg.refused_action));

@@ -57,7 +57,7 @@ set_nodelay_on_listeners(void)
 		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 			continue;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			       sizeof(one)) != 0)
+		               sizeof(one)) != 0)
 			log_warn_errno("TCP_NODELAY on fd %d", fd);
 	}
 }
@@ -76,7 +76,7 @@ daemon_socket_setup(const struct conf *conf)
 		struct group *gr = getgrnam(conf->socket_group);
 		if (gr == NULL) {
 			log_err("socket_group: no group \"%s\"",
-				conf->socket_group);
+			        conf->socket_group);
 			return -1;
 		}
 		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
@@ -110,7 +110,7 @@ daemon_pidfile_write(const char *path)
 	int fd, n;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
+	          0644);
 	if (fd < 0) {
 		log_err_errno("cannot write pid file %s", path);
 		return -1;
@@ -244,5 +244,5 @@ daemon_wait_sessions(unsigned timeout_s)
 	}
 	if (runtime_sessions() > 0)
 		log_warn("stopping with %zu sessions still open",
-			 runtime_sessions());
+		         runtime_sessions());
 }

@@ -44,8 +44,7 @@ log_set_facility(int facility)
 
 /* log_emit - format one line and send it where it belongs */
 static void
-log_emit(int prio, const char *tag, int with_errno, const char *fmt,
-	 va_list ap)
+log_emit(int prio, const char *tag, int with_errno, const char *fmt, va_list ap)
 {
 	char line[2048];
 	int saved = errno;
@@ -56,15 +55,15 @@ log_emit(int prio, const char *tag, int with_errno, const char *fmt,
 		return;
 	if (with_errno && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
-			 strerror(saved));
+		         strerror(saved));
 	if (log_stderr) {
 		char out[2100];
-		int len = snprintf(out, sizeof(out), "mailvet: %s: %s\n", tag,
-				   line);
+		int len =
+		    snprintf(out, sizeof(out), "mailvet: %s: %s\n", tag, line);
 		if (len > 0) {
 			size_t want = (size_t)len < sizeof(out)
-					  ? (size_t)len
-					  : sizeof(out) - 1;
+			                  ? (size_t)len
+			                  : sizeof(out) - 1;
 			ssize_t w = write(STDERR_FILENO, out, want);
 			(void)w;
 		}

@@ -23,7 +23,7 @@
 #include "rules/rules.h"
 
 #define MAILVET_VERSION "0.1.0"
-#define DEFAULT_CONF "/etc/mailvet/mailvet.conf"
+#define DEFAULT_CONF    "/etc/mailvet/mailvet.conf"
 
 struct options {
 	const char *conf_path;
@@ -36,16 +36,17 @@ struct options {
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mailvet [-fndVh] [-c FILE]\n"
-		"  -c FILE  configuration file (default %s)\n"
-		"  -f       stay in the foreground, log to stderr\n"
-		"  -n       check the configuration and rules, print the rules\n"
-		"           in canonical form, exit 0 (valid) or 1\n"
-		"  -d       debug logging\n"
-		"  -V       print the version\n"
-		"  -h       this help\n",
-		DEFAULT_CONF);
+	fprintf(
+	    out,
+	    "usage: mailvet [-fndVh] [-c FILE]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -n       check the configuration and rules, print the rules\n"
+	    "           in canonical form, exit 0 (valid) or 1\n"
+	    "  -d       debug logging\n"
+	    "  -V       print the version\n"
+	    "  -h       this help\n",
+	    DEFAULT_CONF);
 }
 
 /* parse_args - command line into options; exits on -h, -V, errors */
@@ -62,9 +63,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = 1; break;
 		case 'n': o->check_only = 1; break;
 		case 'd': o->debug = 1; break;
-		case 'V':
-			printf("mailvet %s\n", MAILVET_VERSION);
-			exit(0);
+		case 'V': printf("mailvet %s\n", MAILVET_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(1);
 		}

@@ -16,7 +16,7 @@
 #include "milter/log.h"
 
 #define LOCAL_ADDRS_MAX 64
-#define CONN_BUCKETS 1024
+#define CONN_BUCKETS    1024
 
 struct conn_entry {
 	struct netaddr ip;
@@ -50,7 +50,7 @@ find_interface_addrs(void)
 	     i = i->ifa_next)
 		if (i->ifa_addr != NULL &&
 		    netaddr_from_sockaddr(i->ifa_addr, &rt_addrs[rt_naddrs]) ==
-			0)
+		        0)
 			rt_naddrs++;
 	freeifaddrs(list);
 }
@@ -58,7 +58,7 @@ find_interface_addrs(void)
 /* runtime_load_rules - the conf's rules file, or none */
 int
 runtime_load_rules(const struct conf *conf, struct ruleset **out, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct rules_error rerr;
 
@@ -94,7 +94,7 @@ runtime_init(struct conf *conf, struct ruleset *rules)
 	}
 	if (conf->dns_cache_size > 0) {
 		rt_cache = dns_cache_new(conf->dns_cache_size,
-					 conf->dns_cache_max_ttl);
+		                         conf->dns_cache_max_ttl);
 		if (rt_cache == NULL) {
 			log_err("cannot create the DNS cache");
 			return -1;
@@ -153,15 +153,14 @@ static void
 warn_fixed_options(const struct conf *old, const struct conf *new)
 {
 	static const char *const fixed = "socket, user, pid_file, "
-					 "dns_cache_size";
+	                                 "dns_cache_size";
 	int same = strcmp(old->socket, new->socket) == 0 &&
-		   (old->user == NULL) == (new->user == NULL) &&
-		   (old->user == NULL || strcmp(old->user, new->user) == 0) &&
-		   old->dns_cache_size == new->dns_cache_size;
+	           (old->user == NULL) == (new->user == NULL) &&
+	           (old->user == NULL || strcmp(old->user, new->user) == 0) &&
+	           old->dns_cache_size == new->dns_cache_size;
 
 	if (!same)
-		log_warn("reload: changes to %s take effect at restart",
-			 fixed);
+		log_warn("reload: changes to %s take effect at restart", fixed);
 }
 
 /* runtime_reload - new conf and rules, or keep the old ones */
@@ -175,7 +174,7 @@ runtime_reload(const char *conf_path)
 	conf = conf_load(conf_path, err, sizeof(err));
 	if (conf == NULL) {
 		log_err("reload failed, keeping the running configuration: %s",
-			err);
+		        err);
 		return -1;
 	}
 	if (runtime_load_rules(conf, &rules, err, sizeof(err)) != 0) {
@@ -194,7 +193,7 @@ runtime_reload(const char *conf_path)
 	conf_unref(old_conf);
 	rules_unref(old_rules);
 	log_info("reloaded %s (%zu rules)", conf_path,
-		 rules ? rules_count(rules) : (size_t)0);
+	         rules ? rules_count(rules) : (size_t)0);
 	return 0;
 }
 
@@ -233,7 +232,8 @@ runtime_is_local_name(const void *ctx, const char *name)
 		return 0;
 	return name_in_list("localhost, localhost.localdomain", name, n) ||
 	       name_in_list(rt_hostname, name, n) ||
-	       (conf->authserv_id && name_in_list(conf->authserv_id, name, n)) ||
+	       (conf->authserv_id &&
+	        name_in_list(conf->authserv_id, name, n)) ||
 	       name_in_list(conf->local_names, name, n);
 }
 

@@ -19,8 +19,8 @@
 #include "rules/rules.h"
 
 struct runtime_snapshot {
-	struct conf *conf;	/* reference */
-	struct ruleset *rules;	/* reference or NULL */
+	struct conf *conf;     /* reference */
+	struct ruleset *rules; /* reference or NULL */
 };
 
 /*
@@ -41,8 +41,8 @@ void runtime_snapshot_release(struct runtime_snapshot *snap);
 int runtime_reload(const char *conf_path);
 
 /* load_rules_for - rules of a conf (NULL when it names none); logs */
-int runtime_load_rules(const struct conf *conf, struct ruleset **out,
-		       char *err, size_t errlen);
+int runtime_load_rules(const struct conf *conf, struct ruleset **out, char *err,
+                       size_t errlen);
 
 struct dns_cache *runtime_dns_cache(void);
 

@@ -35,7 +35,7 @@ session_start_lists(struct session *s)
 		return;
 	if (conf->dnsbl_sites != NULL) {
 		s->dnsbl = dnsbl_new(conf->dnsbl_sites, DNSBL_KIND_IP, s->dns,
-				     conf->dns_timeout_ms, s->id);
+		                     conf->dns_timeout_ms, s->id);
 		if (s->dnsbl == NULL)
 			session_fail(s, "out of memory");
 		else
@@ -43,7 +43,7 @@ session_start_lists(struct session *s)
 	}
 	if (conf->rhsbl_sites != NULL) {
 		s->rhsbl = dnsbl_new(conf->rhsbl_sites, DNSBL_KIND_NAME, s->dns,
-				     conf->dns_timeout_ms, s->id);
+		                     conf->dns_timeout_ms, s->id);
 		if (s->rhsbl == NULL)
 			session_fail(s, "out of memory");
 	}
@@ -83,7 +83,7 @@ session_new(const struct sockaddr *addr, const char *name)
 	runtime_snapshot(&s->snap);
 	conf = s->snap.conf;
 	snprintf(s->client_name, sizeof(s->client_name), "%s",
-		 name ? name : "");
+	         name ? name : "");
 	s->have_ip = netaddr_from_sockaddr(addr, &s->ip) == 0;
 	netaddr_format(&s->ip, s->ip_text, sizeof(s->ip_text));
 	runtime_session_enter();
@@ -101,7 +101,7 @@ session_new(const struct sockaddr *addr, const char *name)
 	if (s->dns == NULL)
 		session_fail(s, "cannot create a DNS resolver");
 	iprev_start(&s->iprev, s->dns, &s->ip, conf->iprev_max_names,
-		    s->connect_ms + conf->dns_timeout_ms);
+	            s->connect_ms + conf->dns_timeout_ms);
 	session_start_lists(s);
 	return s;
 }
@@ -198,9 +198,9 @@ session_start_spf(struct session *s, struct spf_job *job, int helo_identity)
 		return; /* no domain to check: spf.helo is none */
 	session_dns_config(conf, &dc);
 	spf_job_start(job, &dc, runtime_dns_cache(), &s->ip,
-		      s->helo ? s->helo->name : "",
-		      s->msg.mailfrom ? s->msg.mailfrom : "", helo_identity,
-		      conf->authserv_id, dns_now_ms() + conf->dns_timeout_ms);
+	              s->helo ? s->helo->name : "",
+	              s->msg.mailfrom ? s->msg.mailfrom : "", helo_identity,
+	              conf->authserv_id, dns_now_ms() + conf->dns_timeout_ms);
 }
 
 /* session_spf_mailfrom - the MAIL FROM (or null sender) outcome */
@@ -239,10 +239,10 @@ session_helo(struct session *s, const char *helo)
 		return;
 	}
 	helo_start(s->helo, s->dns, helo, &s->ip, &local,
-		   dns_now_ms() + conf->dns_timeout_ms);
+	           dns_now_ms() + conf->dns_timeout_ms);
 	session_start_spf(s, &s->spf_helo, 1);
 	session_rhsbl_name(s, DNSBL_T_HELO,
-			   s->helo->is_domain ? s->helo->name : NULL);
+	                   s->helo->is_domain ? s->helo->name : NULL);
 	session_rhsbl_ptr(s);
 }
 
@@ -303,7 +303,7 @@ session_start_dkim(struct session *s)
 	if (!conf->dkim_verify || s->dns == NULL)
 		return;
 	s->msg.dkim = dkim_msg_new(s->dns, conf->dkim_max_signatures,
-				   s->msg.queue_id[0] ? s->msg.queue_id : NULL);
+	                           s->msg.queue_id[0] ? s->msg.queue_id : NULL);
 	if (s->msg.dkim == NULL)
 		session_fail(s, "cannot start DKIM verification");
 	dkim_msg_exact_headers(s->msg.dkim, s->exact_headers);
@@ -406,7 +406,8 @@ session_header(struct session *s, const char *name, const char *value)
 		return;
 	s->msg.ar_seen++;
 	n = authserv_id_of(value, &id);
-	if (ours != NULL && n == strlen(ours) && strncasecmp(id, ours, n) == 0 &&
+	if (ours != NULL && n == strlen(ours) &&
+	    strncasecmp(id, ours, n) == 0 &&
 	    s->msg.nforged < SESSION_MAX_FORGED)
 		s->msg.forged[s->msg.nforged++] = s->msg.ar_seen;
 }
@@ -495,8 +496,7 @@ session_settle(struct session *s)
 
 /* session_evaluate - the rules at one stage */
 int
-session_evaluate(struct session *s, enum stage stage,
-		 struct rules_verdict *out)
+session_evaluate(struct session *s, enum stage stage, struct rules_verdict *out)
 {
 	const struct conf *conf = s->snap.conf;
 	struct rules_options opt;
@@ -508,6 +508,5 @@ session_evaluate(struct session *s, enum stage stage,
 	opt.on_temperror_accept = conf->on_temperror == CONF_FAIL_ACCEPT;
 	opt.dry_run = conf->dry_run;
 	s->eval_stage = stage;
-	return rules_evaluate(s->snap.rules, stage, session_fact, s, &opt,
-			      out);
+	return rules_evaluate(s->snap.rules, stage, session_fact, s, &opt, out);
 }

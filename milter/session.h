@@ -33,31 +33,31 @@
 
 /* How a message's rules came out, stage by stage. */
 struct session_decision {
-	int decided;		   /* a final verdict is known */
+	int decided; /* a final verdict is known */
 	struct rules_verdict verdict;
-	enum stage stage;	   /* where it was decided */
+	enum stage stage; /* where it was decided */
 };
 
 struct session_message {
 	int active;
 	char queue_id[64];
-	char *mailfrom;		   /* without <>; "" for the null sender */
-	char **rcpts;		   /* accepted recipients */
+	char *mailfrom; /* without <>; "" for the null sender */
+	char **rcpts;   /* accepted recipients */
 	size_t nrcpts;
-	char *current_rcpt;	   /* the one being decided */
+	char *current_rcpt; /* the one being decided */
 	uint64_t start_ms;
-	size_t ar_seen;		   /* Authentication-Results headers seen */
+	size_t ar_seen; /* Authentication-Results headers seen */
 	size_t forged[SESSION_MAX_FORGED]; /* 1-based indexes with our id */
 	size_t nforged;
 	struct session_decision decision;
-	size_t refused;		   /* recipients refused by rules */
-	int logged;		   /* the verdict line is written */
+	size_t refused; /* recipients refused by rules */
+	int logged;     /* the verdict line is written */
 	enum rules_action refused_action;
 	char *refused_rule;
-	struct spf_job spf;	   /* MAIL FROM identity (HELO for <>) */
-	struct dkim_msg *dkim;	   /* DKIM verification, or NULL */
-	uint64_t eoh_ms;	   /* end of headers: DKIM keys asked for */
-	int dkim_done;		   /* dkim_msg_eom ran */
+	struct spf_job spf;    /* MAIL FROM identity (HELO for <>) */
+	struct dkim_msg *dkim; /* DKIM verification, or NULL */
+	uint64_t eoh_ms;       /* end of headers: DKIM keys asked for */
+	int dkim_done;         /* dkim_msg_eom ran */
 };
 
 struct session {
@@ -67,27 +67,27 @@ struct session {
 	struct netaddr ip;
 	int have_ip;
 	char ip_text[NETADDR_TEXT_MAX];
-	char client_name[256];	   /* MTA's idea of the client host */
-	unsigned connections;	   /* from this IP, this one included */
+	char client_name[256]; /* MTA's idea of the client host */
+	unsigned connections;  /* from this IP, this one included */
 	int trusted;
 	int authenticated;
 	char auth_user[256];
 	char tls[32];
 	uint64_t connect_ms;
 	struct iprev_check iprev;
-	struct helo_check *helo;   /* the latest HELO's check */
+	struct helo_check *helo;       /* the latest HELO's check */
 	struct helo_check **old_helos; /* superseded, freed at the end */
-	struct spf_job spf_helo;   /* SPF of the HELO identity */
-	struct dnsbl_check *dnsbl; /* client IP lists, or NULL */
-	struct dnsbl_check *rhsbl; /* domain lists, or NULL */
-	int rhsbl_ptr_fed;	   /* the verified PTR name was handed over */
-	char *dnsbl_reason;	   /* TXT reasons, once a rule read them */
+	struct spf_job spf_helo;       /* SPF of the HELO identity */
+	struct dnsbl_check *dnsbl;     /* client IP lists, or NULL */
+	struct dnsbl_check *rhsbl;     /* domain lists, or NULL */
+	int rhsbl_ptr_fed;  /* the verified PTR name was handed over */
+	char *dnsbl_reason; /* TXT reasons, once a rule read them */
 	char *rhsbl_reason;
 	size_t nold_helos;
 	int internal_error;
 	char error_reason[128];
-	int exact_headers;	   /* header values keep their leading space */
-	enum stage eval_stage;	   /* stage the rules are evaluated at */
+	int exact_headers;     /* header values keep their leading space */
+	enum stage eval_stage; /* stage the rules are evaluated at */
 	struct session_message msg;
 };
 
@@ -123,11 +123,10 @@ void session_settle(struct session *s);
 
 /* session_evaluate - run the rules for stage; 0 ok, -1 internal error */
 int session_evaluate(struct session *s, enum stage stage,
-		     struct rules_verdict *out);
+                     struct rules_verdict *out);
 
 /* session_fact - the rules' fact provider (rules_fact_fn) */
-int session_fact(void *ctx, const struct fact_def *def,
-		 struct fact_value *out);
+int session_fact(void *ctx, const struct fact_def *def, struct fact_value *out);
 
 /* session_fail - note an internal error (the failure policy applies) */
 void session_fail(struct session *s, const char *reason);

@@ -122,8 +122,7 @@ get_mailfrom(struct session *s, struct fact_value *v)
 static void
 get_mailfrom_domain(struct session *s, struct fact_value *v)
 {
-	const char *at = s->msg.mailfrom ? strrchr(s->msg.mailfrom, '@')
-					 : NULL;
+	const char *at = s->msg.mailfrom ? strrchr(s->msg.mailfrom, '@') : NULL;
 	string_value(v, at ? at + 1 : NULL);
 }
 
@@ -254,8 +253,8 @@ list_names(struct session *s, struct fact_value *v, int domains, int failed)
 		v->absent = 1;
 		return;
 	}
-	v->list = failed ? dnsbl_failed(c, &v->nlist)
-			 : dnsbl_listed(c, &v->nlist);
+	v->list =
+	    failed ? dnsbl_failed(c, &v->nlist) : dnsbl_listed(c, &v->nlist);
 	v->absent = v->nlist == 0;
 }
 

@@ -42,8 +42,8 @@ json_write(const char *path, const char *line, size_t len)
 		json_fd = -1;
 	}
 	if (json_fd < 0) {
-		json_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			       0640);
+		json_fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		free(json_path);
 		json_path = json_fd >= 0 ? strdup(path) : NULL;
 		if (json_fd < 0)
@@ -63,7 +63,7 @@ add_helo_facts(struct strbuf *sb, const struct session *s, int json)
 		const char *r = result_name(s->helo->facts[f]);
 		if (json)
 			strbuf_addf(sb, "%s\"%s\":\"%s\"", f ? "," : "", name,
-				    r);
+			            r);
 		else
 			strbuf_addf(sb, "%s%s:%s", f ? "," : "", name, r);
 	}
@@ -98,14 +98,14 @@ collect(const struct session *s, struct verdict_fields *f)
 	f->helo = s->helo ? s->helo->name : "";
 	f->iprev = checked ? result_name(s->iprev.result) : "skipped";
 	f->helo_check = checked && s->helo ? result_name(helo_summary(s->helo))
-					   : (checked ? "none" : "skipped");
+	                                   : (checked ? "none" : "skipped");
 	f->auth = s->authenticated ? s->auth_user : "";
 	f->spf = spf_name(&s->msg.spf, checked);
 	f->spf_helo = spf_name(&s->spf_helo, checked);
 	f->dkim = !checked ? "skipped"
-		  : s->msg.dkim && s->msg.dkim_done
-		      ? result_name(dkim_msg_result(s->msg.dkim))
-		      : "none";
+	          : s->msg.dkim && s->msg.dkim_done
+	              ? result_name(dkim_msg_result(s->msg.dkim))
+	              : "none";
 	f->elapsed = (unsigned long)(dns_now_ms() - s->msg.start_ms);
 }
 
@@ -117,14 +117,15 @@ add_list(struct strbuf *sb, const char *key, struct dnsbl_check *c, int json)
 	const char *const *listed = dnsbl_listed(c, &n);
 
 	if (json)
-		strbuf_addf(sb, "\"%s\":{\"result\":\"%s\",\"score\":%lld,"
-				"\"complete\":%s,\"listed\":[",
-			    key, result_name(dnsbl_result(c)), dnsbl_score(c),
-			    dnsbl_complete(c) ? "true" : "false");
+		strbuf_addf(sb,
+		            "\"%s\":{\"result\":\"%s\",\"score\":%lld,"
+		            "\"complete\":%s,\"listed\":[",
+		            key, result_name(dnsbl_result(c)), dnsbl_score(c),
+		            dnsbl_complete(c) ? "true" : "false");
 	else
 		strbuf_addf(sb, " %s=%s %s_score=%lld %s_listed=", key,
-			    result_name(dnsbl_result(c)), key, dnsbl_score(c),
-			    key);
+		            result_name(dnsbl_result(c)), key, dnsbl_score(c),
+		            key);
 	for (size_t i = 0; i < n; i++) {
 		if (json) {
 			strbuf_add(sb, i ? "," : "");
@@ -155,13 +156,13 @@ add_lists(struct strbuf *sb, const struct session *s, int json)
 /* log_line - the key=value syslog line */
 static void
 log_line(const struct session *s, const struct verdict_info *vi,
-	 const struct verdict_fields *f)
+         const struct verdict_fields *f)
 {
 	struct strbuf sb;
 
 	strbuf_init(&sb);
 	strbuf_addf(&sb, "%s: verdict conn=%lu client=",
-		    s->msg.queue_id[0] ? s->msg.queue_id : "NOQUEUE", s->id);
+	            s->msg.queue_id[0] ? s->msg.queue_id : "NOQUEUE", s->id);
 	strbuf_add_logval(&sb, s->ip_text);
 	strbuf_add(&sb, " ptr=");
 	strbuf_add_logval(&sb, *f->ptr ? f->ptr : "-");
@@ -170,12 +171,12 @@ log_line(const struct session *s, const struct verdict_info *vi,
 	strbuf_add(&sb, " from=");
 	strbuf_addc(&sb, '<');
 	strbuf_add_comment_text(&sb, s->msg.mailfrom ? s->msg.mailfrom : "",
-				512);
+	                        512);
 	strbuf_addf(&sb,
-		    "> rcpts=%zu refused=%u iprev=%s spf=%s spf_helo=%s "
-		    "dkim=%s helo_check=%s",
-		    s->msg.nrcpts, vi->refused, f->iprev, f->spf, f->spf_helo,
-		    f->dkim, f->helo_check);
+	            "> rcpts=%zu refused=%u iprev=%s spf=%s spf_helo=%s "
+	            "dkim=%s helo_check=%s",
+	            s->msg.nrcpts, vi->refused, f->iprev, f->spf, f->spf_helo,
+	            f->dkim, f->helo_check);
 	if (s->helo != NULL && !session_checks_skipped(s)) {
 		strbuf_add(&sb, " helo_facts=");
 		add_helo_facts(&sb, s, 0);
@@ -211,7 +212,7 @@ json_str(struct strbuf *sb, const char *key, const char *value)
 /* json_line - the same facts as one JSON object */
 static void
 json_line(const struct session *s, const struct verdict_info *vi,
-	  const struct verdict_fields *f, const char *path)
+          const struct verdict_fields *f, const char *path)
 {
 	struct strbuf sb;
 
@@ -225,14 +226,14 @@ json_line(const struct session *s, const struct verdict_info *vi,
 	strbuf_add(&sb, "\"mail_from\":");
 	strbuf_add_json(&sb, s->msg.mailfrom ? s->msg.mailfrom : "");
 	strbuf_addf(&sb, ",\"rcpts\":%zu,\"refused\":%u,", s->msg.nrcpts,
-		    vi->refused);
+	            vi->refused);
 	json_str(&sb, "iprev", f->iprev);
 	json_str(&sb, "iprev_reason", s->iprev.reason);
 	json_str(&sb, "spf", f->spf);
 	/* An unjoined job's thread may still be writing its outcome. */
 	json_str(&sb, "spf_domain",
-		 s->msg.spf.started && s->msg.spf.joined ? s->msg.spf.out.domain
-							  : NULL);
+	         s->msg.spf.started && s->msg.spf.joined ? s->msg.spf.out.domain
+	                                                 : NULL);
 	json_str(&sb, "spf_helo", f->spf_helo);
 	json_str(&sb, "dkim", f->dkim);
 	json_str(&sb, "helo_check", f->helo_check);

@@ -14,11 +14,11 @@
 #include "milter/session.h"
 
 struct verdict_info {
-	const char *action;	/* accept, reject, tempfail, discard, ... */
-	const char *rule;	/* deciding rule or NULL */
-	const char *would;	/* dry run: the would-be action, or NULL */
-	const char *reason;	/* internal error text or NULL */
-	unsigned refused;	/* recipients refused by rules */
+	const char *action; /* accept, reject, tempfail, discard, ... */
+	const char *rule;   /* deciding rule or NULL */
+	const char *would;  /* dry run: the would-be action, or NULL */
+	const char *reason; /* internal error text or NULL */
+	unsigned refused;   /* recipients refused by rules */
 };
 
 void verdict_log(const struct session *s, const struct verdict_info *vi);

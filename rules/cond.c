@@ -22,20 +22,19 @@
 
 #include "rules/rules_internal.h"
 
-#define RULES_MAX_TERMS 1000
+#define RULES_MAX_TERMS  1000
 #define RULES_MAX_REPEAT 1000UL
 
-static struct rules_cond *rules_cond_or(struct rules_parser *p,
-					enum stage *st);
+static struct rules_cond *rules_cond_or(struct rules_parser *p, enum stage *st);
 
 /* rules_type_name - a fact type for messages */
 static const char *
 rules_type_name(enum fact_type t)
 {
 	static const char *const names[] = {
-		[FACT_RESULT] = "a result",   [FACT_STRING] = "a string",
-		[FACT_NUMBER] = "a number",   [FACT_BOOL] = "yes or no",
-		[FACT_IP] = "an address",     [FACT_STRLIST] = "a string list",
+	    [FACT_RESULT] = "a result", [FACT_STRING] = "a string",
+	    [FACT_NUMBER] = "a number", [FACT_BOOL] = "yes or no",
+	    [FACT_IP] = "an address",   [FACT_STRLIST] = "a string list",
 	};
 
 	return names[t];
@@ -69,16 +68,18 @@ rules_bad_result(struct rules_parser *p, const struct fact_def *def)
 
 	for (i = 0; i < RESULT_COUNT && n < sizeof(names); i++)
 		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s",
-				      i ? ", " : "", result_name(i));
-	rules_perror(p, &p->tok, "invalid value \"%.40s\" for %s: expected "
-		     "one of %s", p->tok.text, def->name, names);
+		                      i ? ", " : "", result_name(i));
+	rules_perror(p, &p->tok,
+	             "invalid value \"%.40s\" for %s: expected "
+	             "one of %s",
+	             p->tok.text, def->name, names);
 	return -1;
 }
 
 /* rules_value_typed - a value of the fact's own type */
 static int
 rules_value_typed(struct rules_parser *p, const struct fact_def *def,
-		  struct rules_value *v)
+                  struct rules_value *v)
 {
 	const struct rules_token *t = &p->tok;
 	int word = t->kind == TOK_WORD;
@@ -90,7 +91,7 @@ rules_value_typed(struct rules_parser *p, const struct fact_def *def,
 		return rules_bad_result(p, def);
 	case FACT_BOOL:
 		if (word && (strcmp(t->text, "yes") == 0 ||
-			     strcmp(t->text, "no") == 0)) {
+		             strcmp(t->text, "no") == 0)) {
 			v->boolean = t->text[0] == 'y';
 			return 0;
 		}
@@ -99,8 +100,7 @@ rules_value_typed(struct rules_parser *p, const struct fact_def *def,
 		if (word && netaddr_parse(t->text, &v->ip) == 0)
 			return 0;
 		break;
-	case FACT_NUMBER:
-		return 1; /* parsed by the caller */
+	case FACT_NUMBER: return 1; /* parsed by the caller */
 	case FACT_STRING:
 	case FACT_STRLIST:
 		if (t->kind == TOK_STRING) {
@@ -110,17 +110,18 @@ rules_value_typed(struct rules_parser *p, const struct fact_def *def,
 		break;
 	}
 	rules_perror(p, t, "invalid value %s%.40s%s for %s: expected %s%s",
-		     word ? "\"" : "", word ? t->text : "", word ? "\"" : "",
-		     def->name, rules_type_name(def->type),
-		     def->type == FACT_STRING || def->type == FACT_STRLIST ?
-		     " in quotes, or none" : "");
+	             word ? "\"" : "", word ? t->text : "", word ? "\"" : "",
+	             def->name, rules_type_name(def->type),
+	             def->type == FACT_STRING || def->type == FACT_STRLIST
+	                 ? " in quotes, or none"
+	                 : "");
 	return -1;
 }
 
 /* rules_parse_value - one alternative of "is" */
 static int
 rules_parse_value(struct rules_parser *p, const struct fact_def *def,
-		  struct rules_value *v)
+                  struct rules_value *v)
 {
 	int r;
 
@@ -145,14 +146,14 @@ rules_parse_value(struct rules_parser *p, const struct fact_def *def,
 /* rules_pred_is - is value { "|" value } */
 static int
 rules_pred_is(struct rules_parser *p, struct rules_cond *c,
-	      const struct fact_def *def)
+              const struct fact_def *def)
 {
 	c->kind = COND_IS;
 	do {
 		if (rules_lex(p) != 0)
 			return -1;
-		c->vals = rules_grow(p->rs, c->vals, c->nvals,
-				     sizeof(*c->vals));
+		c->vals =
+		    rules_grow(p->rs, c->vals, c->nvals, sizeof(*c->vals));
 		if (c->vals == NULL)
 			return rules_perror(p, &p->tok, "out of memory"), -1;
 		if (rules_parse_value(p, def, &c->vals[c->nvals++]) != 0)
@@ -164,7 +165,7 @@ rules_pred_is(struct rules_parser *p, struct rules_cond *c,
 /* rules_pred_in - in $list or an inline list, of the fact's kind */
 static int
 rules_pred_in(struct rules_parser *p, struct rules_cond *c,
-	      const struct fact_def *def)
+              const struct fact_def *def)
 {
 	struct rules_token at;
 	struct rules_list *l;
@@ -173,9 +174,11 @@ rules_pred_in(struct rules_parser *p, struct rules_cond *c,
 	c->kind = COND_IN;
 	if (def->type != FACT_IP && def->type != FACT_STRING &&
 	    def->type != FACT_STRLIST)
-		return rules_perror(p, &p->tok, "\"in\" needs an address or "
-				    "string fact; %s is %s", def->name,
-				    rules_type_name(def->type)), -1;
+		return rules_perror(p, &p->tok,
+		                    "\"in\" needs an address or "
+		                    "string fact; %s is %s",
+		                    def->name, rules_type_name(def->type)),
+		       -1;
 	if (rules_lex(p) != 0)
 		return -1;
 	at = p->tok;
@@ -192,9 +195,9 @@ rules_pred_in(struct rules_parser *p, struct rules_cond *c,
 	}
 	if (c->list->is_cidr != want_cidr)
 		return rules_perror(p, &at, "%s is %s: the list must hold %s",
-				    def->name, rules_type_name(def->type),
-				    want_cidr ? "networks" :
-				    "\"strings\""), -1;
+		                    def->name, rules_type_name(def->type),
+		                    want_cidr ? "networks" : "\"strings\""),
+		       -1;
 	return 0;
 }
 
@@ -277,16 +280,18 @@ rules_regex_check(const char *s)
 /* rules_pred_matches - matches "glob" or matches /regex/ */
 static int
 rules_pred_matches(struct rules_parser *p, struct rules_cond *c,
-		   const struct fact_def *def)
+                   const struct fact_def *def)
 {
 	const char *why;
 	char msg[128];
 	int rc;
 
 	if (def->type != FACT_STRING && def->type != FACT_STRLIST)
-		return rules_perror(p, &p->tok, "\"matches\" needs a string "
-				    "fact; %s is %s", def->name,
-				    rules_type_name(def->type)), -1;
+		return rules_perror(p, &p->tok,
+		                    "\"matches\" needs a string "
+		                    "fact; %s is %s",
+		                    def->name, rules_type_name(def->type)),
+		       -1;
 	if (rules_lex(p) != 0)
 		return -1;
 	c->pattern = p->tok.text;
@@ -295,8 +300,10 @@ rules_pred_matches(struct rules_parser *p, struct rules_cond *c,
 		return rules_lex(p);
 	}
 	if (p->tok.kind != TOK_REGEX)
-		return rules_perror(p, &p->tok, "expected a \"glob\" or a "
-				    "/regex/ after \"matches\""), -1;
+		return rules_perror(p, &p->tok,
+		                    "expected a \"glob\" or a "
+		                    "/regex/ after \"matches\""),
+		       -1;
 	c->kind = COND_REGEX;
 	if ((why = rules_regex_check(c->pattern)) != NULL)
 		return rules_perror(p, &p->tok, "%s", why), -1;
@@ -316,7 +323,7 @@ rules_pred_matches(struct rules_parser *p, struct rules_cond *c,
 /* rules_pred - the predicate after a fact name */
 static int
 rules_pred(struct rules_parser *p, struct rules_cond *c,
-	   const struct fact_def *def)
+           const struct fact_def *def)
 {
 	char d[64];
 
@@ -328,10 +335,12 @@ rules_pred(struct rules_parser *p, struct rules_cond *c,
 		return rules_pred_matches(p, c, def);
 	if (p->tok.kind == TOK_CMP) {
 		if (def->type != FACT_NUMBER)
-			return rules_perror(p, &p->tok, "\"%s\" needs a number "
-					    "fact; %s is %s", p->tok.text,
-					    def->name,
-					    rules_type_name(def->type)), -1;
+			return rules_perror(p, &p->tok,
+			                    "\"%s\" needs a number "
+			                    "fact; %s is %s",
+			                    p->tok.text, def->name,
+			                    rules_type_name(def->type)),
+			       -1;
 		c->kind = COND_CMP;
 		c->op = p->tok.op;
 		if (rules_lex(p) != 0)
@@ -339,8 +348,10 @@ rules_pred(struct rules_parser *p, struct rules_cond *c,
 		return rules_parse_number(p, LLONG_MIN, LLONG_MAX, &c->num);
 	}
 	rules_tok_describe(&p->tok, d, sizeof(d));
-	rules_perror(p, &p->tok, "expected \"is\", \"in\", \"matches\" or a "
-		     "comparison after %s, got %s", def->name, d);
+	rules_perror(p, &p->tok,
+	             "expected \"is\", \"in\", \"matches\" or a "
+	             "comparison after %s, got %s",
+	             def->name, d);
 	return -1;
 }
 
@@ -355,8 +366,10 @@ rules_cond_fact(struct rules_parser *p, enum stage *st)
 
 	if (p->tok.kind != TOK_WORD) {
 		rules_tok_describe(&p->tok, d, sizeof(d));
-		rules_perror(p, &p->tok, "expected a fact name, \"not\" or "
-			     "\"(\", got %s", d);
+		rules_perror(p, &p->tok,
+		             "expected a fact name, \"not\" or "
+		             "\"(\", got %s",
+		             d);
 		return NULL;
 	}
 	if ((f = rules_fact_ref(p, p->tok.text)) < 0)
@@ -378,7 +391,7 @@ rules_cond_not(struct rules_parser *p, enum stage *st)
 	struct rules_token open = p->tok;
 	int not = rules_word_is(&p->tok, "not");
 
-	if (!not && p->tok.kind != TOK_LPAREN)
+	if (!not &&p->tok.kind != TOK_LPAREN)
 		return rules_cond_fact(p, st);
 	if (++p->depth > RULES_MAX_DEPTH) {
 		rules_perror(p, &p->tok, "condition nested too deeply");
@@ -386,7 +399,7 @@ rules_cond_not(struct rules_parser *p, enum stage *st)
 	}
 	if (rules_lex(p) != 0)
 		return NULL;
-	if (not) {
+	if (not ) {
 		if ((c = rules_cond_new(p, COND_NOT)) == NULL ||
 		    (c->left = rules_cond_not(p, st)) == NULL)
 			return NULL;
@@ -394,9 +407,10 @@ rules_cond_not(struct rules_parser *p, enum stage *st)
 		if ((c = rules_cond_or(p, st)) == NULL)
 			return NULL;
 		if (p->tok.kind != TOK_RPAREN) {
-			rules_perror(p, &p->tok, "expected \")\" to close the "
-				     "\"(\" at line %u, column %u",
-				     open.line, open.col);
+			rules_perror(p, &p->tok,
+			             "expected \")\" to close the "
+			             "\"(\" at line %u, column %u",
+			             open.line, open.col);
 			return NULL;
 		}
 		if (rules_lex(p) != 0)
@@ -409,9 +423,9 @@ rules_cond_not(struct rules_parser *p, enum stage *st)
 /* rules_cond_binary - left-associative chain of one operator */
 static struct rules_cond *
 rules_cond_binary(struct rules_parser *p, enum stage *st, const char *word,
-		  enum rules_cond_kind kind,
-		  struct rules_cond *(*sub)(struct rules_parser *,
-					    enum stage *))
+                  enum rules_cond_kind kind,
+                  struct rules_cond *(*sub)(struct rules_parser *,
+                                            enum stage *))
 {
 	struct rules_cond *left = sub(p, st), *c;
 

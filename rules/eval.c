@@ -74,40 +74,35 @@ rules_str_eq(const char *s, const char *want)
 /* rules_value_eq - does the fact equal one "is" alternative */
 static int
 rules_value_eq(const struct fact_def *def, const struct fact_value *v,
-	       const struct rules_value *w)
+               const struct rules_value *w)
 {
 	size_t i;
 
 	if (def->type == FACT_RESULT)
 		return !w->temperror && v->result == w->result;
 	if (w->none)
-		return v->absent || (def->type == FACT_STRLIST &&
-				     v->nlist == 0);
+		return v->absent ||
+		       (def->type == FACT_STRLIST && v->nlist == 0);
 	if (w->temperror || v->absent)
 		return 0;
 	switch (def->type) {
-	case FACT_STRING:
-		return rules_str_eq(v->str, w->str);
+	case FACT_STRING: return rules_str_eq(v->str, w->str);
 	case FACT_STRLIST:
 		for (i = 0; i < v->nlist; i++)
 			if (rules_str_eq(v->list[i], w->str))
 				return 1;
 		return 0;
-	case FACT_NUMBER:
-		return v->num == w->num;
-	case FACT_BOOL:
-		return !v->boolean == !w->boolean;
-	case FACT_IP:
-		return netaddr_equal(&v->ip, &w->ip);
-	default:
-		return 0;
+	case FACT_NUMBER: return v->num == w->num;
+	case FACT_BOOL: return !v->boolean == !w->boolean;
+	case FACT_IP: return netaddr_equal(&v->ip, &w->ip);
+	default: return 0;
 	}
 }
 
 /* rules_eval_is - FACT is A|B|C */
 static enum rules_tv
 rules_eval_is(const struct rules_cond *c, const struct fact_def *def,
-	      const struct fact_value *v)
+              const struct fact_value *v)
 {
 	size_t i;
 
@@ -144,7 +139,7 @@ rules_str_match(const struct rules_cond *c, const char *s)
 /* rules_eval_match - in / matches on a present, decided value */
 static int
 rules_eval_match(const struct rules_cond *c, const struct fact_def *def,
-		 const struct fact_value *v)
+                 const struct fact_value *v)
 {
 	size_t i;
 
@@ -167,18 +162,12 @@ static int
 rules_eval_cmp(const struct rules_cond *c, long long n)
 {
 	switch (c->op) {
-	case CMP_EQ:
-		return n == c->num;
-	case CMP_NE:
-		return n != c->num;
-	case CMP_LT:
-		return n < c->num;
-	case CMP_LE:
-		return n <= c->num;
-	case CMP_GT:
-		return n > c->num;
-	default:
-		return n >= c->num;
+	case CMP_EQ: return n == c->num;
+	case CMP_NE: return n != c->num;
+	case CMP_LT: return n < c->num;
+	case CMP_LE: return n <= c->num;
+	case CMP_GT: return n > c->num;
+	default: return n >= c->num;
 	}
 }
 
@@ -209,8 +198,7 @@ rules_eval_cond(struct rules_eval *ev, const struct rules_cond *c)
 	enum rules_tv a, b;
 
 	switch (c->kind) {
-	case COND_TRUE:
-		return TV_TRUE;
+	case COND_TRUE: return TV_TRUE;
 	case COND_NOT:
 		a = rules_eval_cond(ev, c->left);
 		return a == TV_UNKNOWN ? a : a == TV_TRUE ? TV_FALSE : TV_TRUE;
@@ -224,8 +212,7 @@ rules_eval_cond(struct rules_eval *ev, const struct rules_cond *c)
 		if (b == (c->kind == COND_AND ? TV_FALSE : TV_TRUE))
 			return b;
 		return a == TV_UNKNOWN || b == TV_UNKNOWN ? TV_UNKNOWN : a;
-	default:
-		return rules_eval_pred(ev, c);
+	default: return rules_eval_pred(ev, c);
 	}
 }
 
@@ -258,16 +245,16 @@ rules_contribute(struct rules_eval *ev, const struct rules_act *a)
 	if ((s = rules_text_expand(ev, &a->text)) == NULL)
 		return -1;
 	if (a->kind == ACT_LOG) {
-		if (rules_push((void **)&v->logs, &v->nlogs, sizeof(s),
-			       &s) == 0)
+		if (rules_push((void **)&v->logs, &v->nlogs, sizeof(s), &s) ==
+		    0)
 			return 0;
 		free(s);
 		return -1;
 	}
 	h.value = s;
 	h.name = strdup(a->hname);
-	if (h.name != NULL && rules_push((void **)&v->headers, &v->nheaders,
-					 sizeof(h), &h) == 0)
+	if (h.name != NULL &&
+	    rules_push((void **)&v->headers, &v->nheaders, sizeof(h), &h) == 0)
 		return 0;
 	free(h.name);
 	free(s);
@@ -277,22 +264,20 @@ rules_contribute(struct rules_eval *ev, const struct rules_act *a)
 /* rules_decide - the final action of a true rule */
 static int
 rules_decide(struct rules_eval *ev, const struct rules_rule *r,
-	     const struct rules_options *opt)
+             const struct rules_options *opt)
 {
 	static const enum rules_action map[] = {
-		[ACT_ACCEPT] = RULES_ACCEPT,
-		[ACT_REJECT] = RULES_REJECT,
-		[ACT_TEMPFAIL] = RULES_TEMPFAIL,
-		[ACT_DISCARD] = RULES_DISCARD,
-		[ACT_QUARANTINE] = RULES_QUARANTINE,
+	    [ACT_ACCEPT] = RULES_ACCEPT,         [ACT_REJECT] = RULES_REJECT,
+	    [ACT_TEMPFAIL] = RULES_TEMPFAIL,     [ACT_DISCARD] = RULES_DISCARD,
+	    [ACT_QUARANTINE] = RULES_QUARANTINE,
 	};
 	const struct rules_act *a = &r->acts[r->nacts - 1];
 	struct rules_verdict *v = ev->v;
 
 	v->action = map[a->kind];
 	v->final = 1;
-	v->dry_run = rules_is_refusing_act(a->kind) &&
-		     (r->dry_run || opt->dry_run);
+	v->dry_run =
+	    rules_is_refusing_act(a->kind) && (r->dry_run || opt->dry_run);
 	v->code = a->code;
 	memcpy(v->xcode, a->xcode, sizeof(v->xcode));
 	if ((v->rule = strdup(r->name)) == NULL)
@@ -305,7 +290,7 @@ rules_decide(struct rules_eval *ev, const struct rules_rule *r,
 /* rules_decide_unknown - a final rule that could not be decided */
 static int
 rules_decide_unknown(struct rules_eval *ev, const struct rules_rule *r,
-		     const struct rules_options *opt)
+                     const struct rules_options *opt)
 {
 	static const char prefix[] = "Temporary failure evaluating rule ";
 	struct rules_verdict *v = ev->v;
@@ -336,7 +321,7 @@ rules_decide_unknown(struct rules_eval *ev, const struct rules_rule *r,
  */
 static int
 rules_eval_rule(struct rules_eval *ev, const struct rules_rule *r,
-		const struct rules_options *opt)
+                const struct rules_options *opt)
 {
 	enum rules_tv tv = r->cond ? rules_eval_cond(ev, r->cond) : TV_TRUE;
 	size_t i;
@@ -404,8 +389,8 @@ rules_undecide(struct rules_verdict *v)
 /* rules_settle_unknown - the decision at hand, given unknown rules */
 static int
 rules_settle_unknown(struct rules_eval *ev, const struct rules_unknown *u,
-		     const struct rules_rule *decider,
-		     const struct rules_options *opt)
+                     const struct rules_rule *decider,
+                     const struct rules_options *opt)
 {
 	int k = decider ? rules_final_kind(decider) : (int)ACT_ACCEPT;
 
@@ -420,7 +405,7 @@ rules_settle_unknown(struct rules_eval *ev, const struct rules_unknown *u,
 /* rules_walk - the rules in order, up to a decision or a later stage */
 static int
 rules_walk(struct rules_eval *ev, const struct ruleset *rs,
-	   const struct rules_options *opt)
+           const struct rules_options *opt)
 {
 	struct rules_unknown u = {NULL, 0, 0};
 	size_t i;
@@ -446,9 +431,9 @@ rules_walk(struct rules_eval *ev, const struct ruleset *rs,
 
 /* rules_evaluate - evaluate rs at stage; see mailvet.rules(5) */
 int
-rules_evaluate(const struct ruleset *rs, enum stage stage,
-	       rules_fact_fn *facts, void *ctx,
-	       const struct rules_options *opt, struct rules_verdict *out)
+rules_evaluate(const struct ruleset *rs, enum stage stage, rules_fact_fn *facts,
+               void *ctx, const struct rules_options *opt,
+               struct rules_verdict *out)
 {
 	static const struct rules_options none;
 	struct rules_eval ev;

@@ -28,11 +28,11 @@ struct rules_buf {
 
 /* rules_text_seg - append a segment to a compiled text */
 static int
-rules_text_seg(struct rules_parser *p, struct rules_text *out,
-	       const char *lit, size_t len, int fact)
+rules_text_seg(struct rules_parser *p, struct rules_text *out, const char *lit,
+               size_t len, int fact)
 {
-	out->segs = rules_grow(p->rs, out->segs, out->nsegs,
-			       sizeof(*out->segs));
+	out->segs =
+	    rules_grow(p->rs, out->segs, out->nsegs, sizeof(*out->segs));
 	if (out->segs == NULL)
 		return rules_perror(p, &p->tok, "out of memory"), -1;
 	out->segs[out->nsegs].lit = lit;
@@ -45,7 +45,7 @@ rules_text_seg(struct rules_parser *p, struct rules_text *out,
 /* rules_text_ref - %{name} at s; returns its length or -1 */
 static int
 rules_text_ref(struct rules_parser *p, const struct rules_token *t,
-	       const char *s, struct rules_text *out, enum stage *st)
+               const char *s, struct rules_text *out, enum stage *st)
 {
 	const char *end = strchr(s + 2, '}');
 	char name[64];
@@ -69,7 +69,7 @@ rules_text_ref(struct rules_parser *p, const struct rules_token *t,
 /* rules_text_compile - split a string token into literals and facts */
 int
 rules_text_compile(struct rules_parser *p, const struct rules_token *t,
-		   struct rules_text *out, enum stage *st)
+                   struct rules_text *out, enum stage *st)
 {
 	const char *s = t->text, *lit = s;
 	int n;
@@ -80,8 +80,8 @@ rules_text_compile(struct rules_parser *p, const struct rules_token *t,
 			s++;
 			continue;
 		}
-		if (s > lit && rules_text_seg(p, out, lit, (size_t)(s - lit),
-					      -1) != 0)
+		if (s > lit &&
+		    rules_text_seg(p, out, lit, (size_t)(s - lit), -1) != 0)
 			return -1;
 		if (s[1] == '%') {
 			if (rules_text_seg(p, out, "%", 1, -1) != 0)
@@ -92,8 +92,10 @@ rules_text_compile(struct rules_parser *p, const struct rules_token *t,
 				return -1;
 			s += n;
 		} else {
-			return rules_perror(p, t, "\"%%\" must start %%{fact} "
-					    "or %%%% (a literal %%)"), -1;
+			return rules_perror(p, t,
+			                    "\"%%\" must start %%{fact} "
+			                    "or %%%% (a literal %%)"),
+			       -1;
 		}
 		lit = s;
 	}
@@ -121,14 +123,14 @@ rules_buf_put(struct rules_buf *b, const char *s, size_t n, int sanitize)
 /* rules_buf_fact - append a fact's value as text */
 static void
 rules_buf_fact(struct rules_buf *b, const struct fact_def *def,
-	       const struct fact_value *v)
+               const struct fact_value *v)
 {
 	char tmp[NETADDR_TEXT_MAX];
 	const char *s = tmp;
 	size_t i;
 
-	if (v == NULL || v->temperror || (def->type == FACT_RESULT &&
-					  v->result == RESULT_TEMPERROR))
+	if (v == NULL || v->temperror ||
+	    (def->type == FACT_RESULT && v->result == RESULT_TEMPERROR))
 		s = "temperror";
 	else if (v->absent)
 		s = "none";
@@ -147,8 +149,8 @@ rules_buf_fact(struct rules_buf *b, const struct fact_def *def,
 			if (i > 0)
 				rules_buf_put(b, ",", 1, 0);
 			if (v->list[i] != NULL)
-				rules_buf_put(b, v->list[i],
-					      strlen(v->list[i]), 1);
+				rules_buf_put(b, v->list[i], strlen(v->list[i]),
+				              1);
 		}
 		return;
 	}
@@ -174,7 +176,7 @@ rules_text_expand(struct rules_eval *ev, const struct rules_text *t)
 			rules_buf_put(&b, sg->lit, sg->len, 0);
 		else
 			rules_buf_fact(&b, &facts_table[sg->fact],
-				       rules_eval_fact(ev, sg->fact));
+			               rules_eval_fact(ev, sg->fact));
 	}
 	return b.s;
 }

@@ -25,8 +25,8 @@ enum result {
 	RESULT_COUNT
 };
 
-const char *result_name(enum result r);			 /* "pass" ... */
-int result_parse(const char *text, enum result *out);	 /* 0 ok, -1 */
+const char *result_name(enum result r);               /* "pass" ... */
+int result_parse(const char *text, enum result *out); /* 0 ok, -1 */
 
 enum fact_type {
 	FACT_RESULT,  /* one of enum result */

@@ -30,7 +30,7 @@ rules_lex_isword(int c)
 /* rules_perror - report an error at a token's line and column */
 void
 rules_perror(struct rules_parser *p, const struct rules_token *at,
-	     const char *fmt, ...)
+             const char *fmt, ...)
 {
 	struct rules_error *e = p->err;
 	va_list ap;
@@ -45,12 +45,13 @@ rules_perror(struct rules_parser *p, const struct rules_token *at,
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
-	for (i = at->line_off; i < p->len && p->src[i] != '\n' &&
-	     n + 1 < sizeof(e->source); i++) {
+	for (i = at->line_off;
+	     i < p->len && p->src[i] != '\n' && n + 1 < sizeof(e->source);
+	     i++) {
 		unsigned char c = (unsigned char)p->src[i];
 		/* Keep the caret line meaningful: no raw controls. */
-		e->source[n++] = (c < 0x20 && c != '\t') || c == 0x7f ?
-			'?' : (char)c;
+		e->source[n++] =
+		    (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
 	}
 	if (n > 0 && e->source[n - 1] == '\r')
 		e->source[n - 1] = '\0';
@@ -124,15 +125,19 @@ rules_lex_quoted(struct rules_parser *p, struct rules_token *t, char q)
 			break;
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return rules_perror(p, &at, "control character in %s",
-					    what), -1;
+			                    what),
+			       -1;
 		if (c == '\\' && p->pos + 1 < p->len) {
 			char d = p->src[++p->pos];
 
 			if (q == '"' && d != '"' && d != '\\')
-				return rules_perror(p, &at,
-				    "unknown escape \\%c in string (only \\\" "
-				    "and \\\\)", isprint((unsigned char)d) ?
-				    d : '?'), -1;
+				return rules_perror(
+				           p, &at,
+				           "unknown escape \\%c in string "
+				           "(only \\\" "
+				           "and \\\\)",
+				           isprint((unsigned char)d) ? d : '?'),
+				       -1;
 			if (q == '/' && d != '/')
 				buf[n++] = '\\';
 			if (d == '\n')
@@ -154,12 +159,12 @@ rules_lex_op(struct rules_parser *p, struct rules_token *t)
 		enum rules_tok kind;
 		enum rules_cmp op;
 	} ops[] = {
-		{"==", TOK_CMP, CMP_EQ}, {"!=", TOK_CMP, CMP_NE},
-		{"<=", TOK_CMP, CMP_LE}, {">=", TOK_CMP, CMP_GE},
-		{"<", TOK_CMP, CMP_LT},	 {">", TOK_CMP, CMP_GT},
-		{"(", TOK_LPAREN, 0},	 {")", TOK_RPAREN, 0},
-		{",", TOK_COMMA, 0},	 {"|", TOK_PIPE, 0},
-		{"=", TOK_ASSIGN, 0},
+	    {"==", TOK_CMP, CMP_EQ}, {"!=", TOK_CMP, CMP_NE},
+	    {"<=", TOK_CMP, CMP_LE}, {">=", TOK_CMP, CMP_GE},
+	    {"<", TOK_CMP, CMP_LT},  {">", TOK_CMP, CMP_GT},
+	    {"(", TOK_LPAREN, 0},    {")", TOK_RPAREN, 0},
+	    {",", TOK_COMMA, 0},     {"|", TOK_PIPE, 0},
+	    {"=", TOK_ASSIGN, 0},
 	};
 	size_t i, n;
 
@@ -237,7 +242,8 @@ rules_lex(struct rules_parser *p)
 			return -1;
 		if (t->len == 0)
 			return rules_perror(p, t,
-			    "expected a list name after \"$\""), -1;
+			                    "expected a list name after \"$\""),
+			       -1;
 		return 0;
 	}
 	if (rules_lex_isword(c)) {
@@ -258,21 +264,11 @@ void
 rules_tok_describe(const struct rules_token *t, char *buf, size_t len)
 {
 	switch (t->kind) {
-	case TOK_EOF:
-		snprintf(buf, len, "end of file");
-		break;
-	case TOK_STRING:
-		snprintf(buf, len, "string \"%.40s\"", t->text);
-		break;
-	case TOK_REGEX:
-		snprintf(buf, len, "regex /%.40s/", t->text);
-		break;
-	case TOK_VAR:
-		snprintf(buf, len, "$%.40s", t->text);
-		break;
-	default:
-		snprintf(buf, len, "\"%.40s\"", t->text);
-		break;
+	case TOK_EOF: snprintf(buf, len, "end of file"); break;
+	case TOK_STRING: snprintf(buf, len, "string \"%.40s\"", t->text); break;
+	case TOK_REGEX: snprintf(buf, len, "regex /%.40s/", t->text); break;
+	case TOK_VAR: snprintf(buf, len, "$%.40s", t->text); break;
+	default: snprintf(buf, len, "\"%.40s\"", t->text); break;
 	}
 }
 

@@ -98,7 +98,7 @@ rules_fact_ref(struct rules_parser *p, const char *name)
 	if (def == NULL) {
 		rules_suggest(name, hint, sizeof(hint));
 		rules_perror(p, &p->tok, "unknown fact \"%.60s\"%s", name,
-			     hint);
+		             hint);
 		return -1;
 	}
 	p->rs->used[def - facts_table] = 1;
@@ -108,7 +108,7 @@ rules_fact_ref(struct rules_parser *p, const char *name)
 /* rules_parse_number - the current word as an integer in [min, max] */
 int
 rules_parse_number(struct rules_parser *p, long long min, long long max,
-		   long long *out)
+                   long long *out)
 {
 	const char *s = p->tok.text;
 	char *end;
@@ -123,19 +123,20 @@ rules_parse_number(struct rules_parser *p, long long min, long long max,
 	if (*end != '\0')
 		goto bad;
 	if (errno == ERANGE || v < min || v > max) {
-		rules_perror(p, &p->tok, "number %.40s out of range "
-			     "(%lld to %lld)", s, min, max);
+		rules_perror(p, &p->tok,
+		             "number %.40s out of range "
+		             "(%lld to %lld)",
+		             s, min, max);
 		return -1;
 	}
 	*out = v;
 	return rules_lex(p);
-bad:
-	{
-		char d[64];
+bad : {
+	char d[64];
 
-		rules_tok_describe(&p->tok, d, sizeof(d));
-		rules_perror(p, &p->tok, "expected a number, got %s", d);
-	}
+	rules_tok_describe(&p->tok, d, sizeof(d));
+	rules_perror(p, &p->tok, "expected a number, got %s", d);
+}
 	return -1;
 }
 
@@ -147,12 +148,15 @@ rules_item_add(struct rules_parser *p, struct rules_list *l)
 	struct cidr c;
 
 	if (l->n > 0 && cidr != l->is_cidr)
-		return rules_perror(p, &p->tok, "a list holds either networks "
-				    "or \"strings\", not both"), -1;
+		return rules_perror(p, &p->tok,
+		                    "a list holds either networks "
+		                    "or \"strings\", not both"),
+		       -1;
 	l->is_cidr = cidr;
 	if (cidr && cidr_parse(p->tok.text, &c) != 0)
 		return rules_perror(p, &p->tok, "invalid network \"%.60s\"",
-				    p->tok.text), -1;
+		                    p->tok.text),
+		       -1;
 	if (cidr) {
 		l->cidrs = rules_grow(p->rs, l->cidrs, l->n, sizeof(c));
 		if (l->cidrs == NULL)
@@ -176,8 +180,11 @@ rules_parse_items(struct rules_parser *p, struct rules_list *l)
 	for (;;) {
 		if (p->tok.kind != TOK_WORD && p->tok.kind != TOK_STRING) {
 			rules_tok_describe(&p->tok, d, sizeof(d));
-			return rules_perror(p, &p->tok, "expected a network or "
-					    "a \"string\", got %s", d), -1;
+			return rules_perror(p, &p->tok,
+			                    "expected a network or "
+			                    "a \"string\", got %s",
+			                    d),
+			       -1;
 		}
 		if (rules_item_add(p, l) != 0)
 			return -1;
@@ -207,8 +214,7 @@ rules_list_lookup(struct rules_parser *p)
 	const struct rules_list *l = rules_find_list(p->rs, p->tok.text);
 
 	if (l == NULL)
-		rules_perror(p, &p->tok, "undefined list $%.60s",
-			     p->tok.text);
+		rules_perror(p, &p->tok, "undefined list $%.60s", p->tok.text);
 	return l;
 }
 
@@ -233,15 +239,19 @@ rules_parse_list(struct rules_parser *p)
 	if (rules_lex(p) != 0)
 		return -1;
 	if (p->tok.kind != TOK_WORD || !rules_valid_name(p->tok.text))
-		return rules_perror(p, &p->tok, "expected a list name after "
-				    "\"list\""), -1;
+		return rules_perror(p, &p->tok,
+		                    "expected a list name after "
+		                    "\"list\""),
+		       -1;
 	if ((old = rules_find_list(p->rs, p->tok.text)) != NULL)
-		return rules_perror(p, &p->tok, "duplicate list name \"%.60s\" "
-				    "(first at line %u)", old->name,
-				    old->line), -1;
+		return rules_perror(p, &p->tok,
+		                    "duplicate list name \"%.60s\" "
+		                    "(first at line %u)",
+		                    old->name, old->line),
+		       -1;
 	l = rules_alloc(p->rs, sizeof(*l));
-	p->rs->lists = rules_grow(p->rs, p->rs->lists, p->rs->nlists,
-				  sizeof(l));
+	p->rs->lists =
+	    rules_grow(p->rs, p->rs->lists, p->rs->nlists, sizeof(l));
 	if (l == NULL || p->rs->lists == NULL)
 		return rules_perror(p, &p->tok, "out of memory"), -1;
 	l->name = p->tok.text;
@@ -250,8 +260,10 @@ rules_parse_list(struct rules_parser *p)
 	if (rules_lex(p) != 0)
 		return -1;
 	if (p->tok.kind != TOK_ASSIGN)
-		return rules_perror(p, &p->tok, "expected \"=\" after list "
-				    "name"), -1;
+		return rules_perror(p, &p->tok,
+		                    "expected \"=\" after list "
+		                    "name"),
+		       -1;
 	if (rules_lex(p) != 0)
 		return -1;
 	return rules_parse_items(p, l);
@@ -276,15 +288,21 @@ rules_rule_name(struct rules_parser *p, struct rules_rule *r)
 	struct rules_rule *old;
 
 	if (p->tok.kind != TOK_STRING)
-		return rules_perror(p, &p->tok, "expected a \"name\" after "
-				    "\"rule\""), -1;
+		return rules_perror(p, &p->tok,
+		                    "expected a \"name\" after "
+		                    "\"rule\""),
+		       -1;
 	if (p->tok.len == 0 || p->tok.len > 100)
-		return rules_perror(p, &p->tok, "a rule name has 1 to 100 "
-				    "characters"), -1;
+		return rules_perror(p, &p->tok,
+		                    "a rule name has 1 to 100 "
+		                    "characters"),
+		       -1;
 	if ((old = rules_find_rule(p->rs, p->tok.text)) != NULL)
-		return rules_perror(p, &p->tok, "duplicate rule name \"%.60s\" "
-				    "(first at line %u)", old->name,
-				    old->line), -1;
+		return rules_perror(p, &p->tok,
+		                    "duplicate rule name \"%.60s\" "
+		                    "(first at line %u)",
+		                    old->name, old->line),
+		       -1;
 	r->name = p->tok.text;
 	r->line = p->tok.line;
 	return rules_lex(p);
@@ -297,8 +315,8 @@ rules_parse_rule(struct rules_parser *p)
 	struct rules_rule *r = rules_alloc(p->rs, sizeof(*r));
 	struct rules_token dry;
 
-	p->rs->rules = rules_grow(p->rs, p->rs->rules, p->rs->nrules,
-				  sizeof(r));
+	p->rs->rules =
+	    rules_grow(p->rs, p->rs->rules, p->rs->nrules, sizeof(r));
 	if (r == NULL || p->rs->rules == NULL)
 		return rules_perror(p, &p->tok, "out of memory"), -1;
 	if (rules_lex(p) != 0 || rules_rule_name(p, r) != 0)
@@ -315,19 +333,25 @@ rules_parse_rule(struct rules_parser *p)
 		if ((r->cond = rules_parse_cond(p, &r->stage)) == NULL)
 			return -1;
 		if (!rules_word_is(&p->tok, "then"))
-			return rules_perror(p, &p->tok, "expected \"then\" "
-					    "after condition"), -1;
+			return rules_perror(p, &p->tok,
+			                    "expected \"then\" "
+			                    "after condition"),
+			       -1;
 	} else if (!rules_word_is(&p->tok, "then")) {
-		return rules_perror(p, &p->tok, "expected \"when\" or "
-				    "\"then\" after rule name"), -1;
+		return rules_perror(p, &p->tok,
+		                    "expected \"when\" or "
+		                    "\"then\" after rule name"),
+		       -1;
 	}
 	if (rules_lex(p) != 0 || rules_parse_actions(p, r) != 0)
 		return -1;
-	if (r->dry_run && !(r->final &&
-	    rules_is_refusing_act(r->acts[r->nacts - 1].kind)))
-		return rules_perror(p, &dry, "dry-run needs a refusing action "
-				    "(reject, tempfail, discard or "
-				    "quarantine)"), -1;
+	if (r->dry_run &&
+	    !(r->final && rules_is_refusing_act(r->acts[r->nacts - 1].kind)))
+		return rules_perror(p, &dry,
+		                    "dry-run needs a refusing action "
+		                    "(reject, tempfail, discard or "
+		                    "quarantine)"),
+		       -1;
 	p->rs->rules[p->rs->nrules++] = r;
 	return 0;
 }
@@ -349,8 +373,11 @@ rules_parse_file(struct rules_parser *p)
 				return -1;
 		} else {
 			rules_tok_describe(&p->tok, d, sizeof(d));
-			return rules_perror(p, &p->tok, "expected \"rule\" or "
-					    "\"list\", got %s", d), -1;
+			return rules_perror(p, &p->tok,
+			                    "expected \"rule\" or "
+			                    "\"list\", got %s",
+			                    d),
+			       -1;
 		}
 	}
 	return 0;
@@ -359,7 +386,7 @@ rules_parse_file(struct rules_parser *p)
 /* rules_parse - parse a rules text; name is used in error messages */
 struct ruleset *
 rules_parse(const char *text, size_t len, const char *name,
-	    struct rules_error *err)
+            struct rules_error *err)
 {
 	struct rules_parser p;
 	struct rules_error dummy;
@@ -375,7 +402,7 @@ rules_parse(const char *text, size_t len, const char *name,
 		memset(p.err, 0, sizeof(*p.err));
 		snprintf(p.err->file, sizeof(p.err->file), "%s", p.file);
 		snprintf(p.err->message, sizeof(p.err->message),
-			 "out of memory");
+		         "out of memory");
 		return NULL;
 	}
 	if (rules_parse_file(&p) != 0) {

@@ -11,8 +11,7 @@
 
 #include "rules/rules_internal.h"
 
-static void rules_print_cond(FILE *out, const struct rules_cond *c,
-			     int prec);
+static void rules_print_cond(FILE *out, const struct rules_cond *c, int prec);
 
 /* rules_print_string - a "string" with " and \ escaped */
 void
@@ -76,7 +75,7 @@ rules_print_items(FILE *out, const struct rules_list *l)
 /* rules_print_value - one alternative of "is" */
 static void
 rules_print_value(FILE *out, const struct fact_def *def,
-		  const struct rules_value *v)
+                  const struct rules_value *v)
 {
 	char buf[NETADDR_TEXT_MAX];
 
@@ -102,8 +101,8 @@ static void
 rules_print_pred(FILE *out, const struct rules_cond *c)
 {
 	static const char *const ops[] = {
-		[CMP_EQ] = "==", [CMP_NE] = "!=", [CMP_LT] = "<",
-		[CMP_LE] = "<=", [CMP_GT] = ">",  [CMP_GE] = ">=",
+	    [CMP_EQ] = "==", [CMP_NE] = "!=", [CMP_LT] = "<",
+	    [CMP_LE] = "<=", [CMP_GT] = ">",  [CMP_GE] = ">=",
 	};
 	const struct fact_def *def = &facts_table[c->fact];
 	size_t i;
@@ -125,9 +124,7 @@ rules_print_pred(FILE *out, const struct rules_cond *c)
 		else
 			rules_print_items(out, c->list);
 		break;
-	case COND_CMP:
-		fprintf(out, "%s %lld", ops[c->op], c->num);
-		break;
+	case COND_CMP: fprintf(out, "%s %lld", ops[c->op], c->num); break;
 	case COND_GLOB:
 		fputs("matches ", out);
 		rules_print_string(out, c->pattern);
@@ -159,11 +156,8 @@ rules_print_cond(FILE *out, const struct rules_cond *c, int prec)
 		fputs("not ", out);
 		rules_print_cond(out, c->left, 2);
 		break;
-	case COND_TRUE:
-		break;
-	default:
-		rules_print_pred(out, c);
-		break;
+	case COND_TRUE: break;
+	default: rules_print_pred(out, c); break;
 	}
 	if (mine < prec)
 		fputc(')', out);
@@ -176,22 +170,18 @@ rules_print_act(FILE *out, const struct rules_act *a)
 	fputs(rules_act_keyword(a->kind), out);
 	switch (a->kind) {
 	case ACT_REJECT:
-	case ACT_TEMPFAIL:
-		fprintf(out, " %u %s", a->code, a->xcode);
-		break;
+	case ACT_TEMPFAIL: fprintf(out, " %u %s", a->code, a->xcode); break;
 	case ACT_ADD_HEADER:
 		fputc(' ', out);
-		if (strspn(a->hname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-			   "nopqrstuvwxyz0123456789_.-") == strlen(a->hname))
+		if (strspn(a->hname,
+		           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+		           "nopqrstuvwxyz0123456789_.-") == strlen(a->hname))
 			fputs(a->hname, out);
 		else
 			rules_print_string(out, a->hname);
 		break;
-	case ACT_SCORE:
-		fprintf(out, " %lld", a->score);
-		break;
-	default:
-		break;
+	case ACT_SCORE: fprintf(out, " %lld", a->score); break;
+	default: break;
 	}
 	if (a->has_text) {
 		fputc(' ', out);

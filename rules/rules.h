@@ -21,9 +21,9 @@ struct ruleset;
 
 struct rules_error {
 	char file[256];
-	unsigned line, col;  /* 1-based; 0 when not applicable */
+	unsigned line, col; /* 1-based; 0 when not applicable */
 	char message[256];
-	char source[256];    /* the offending line, for the caret display */
+	char source[256]; /* the offending line, for the caret display */
 };
 
 /* rules_error_format - "FILE:LINE:COL: message\n<line>\n<caret>\n" */
@@ -31,7 +31,7 @@ void rules_error_format(const struct rules_error *err, char *buf, size_t len);
 
 struct ruleset *rules_load(const char *path, struct rules_error *err);
 struct ruleset *rules_parse(const char *text, size_t len, const char *name,
-			    struct rules_error *err);
+                            struct rules_error *err);
 struct ruleset *rules_ref(struct ruleset *rs);
 void rules_unref(struct ruleset *rs); /* NULL is a no-op */
 
@@ -48,7 +48,7 @@ int rules_uses_fact(const struct ruleset *rs, const char *fact);
  * asks for a fact before its stage).
  */
 typedef int rules_fact_fn(void *ctx, const struct fact_def *def,
-			  struct fact_value *out);
+                          struct fact_value *out);
 
 enum rules_action {
 	RULES_UNDECIDED, /* no final rule matched (yet) */
@@ -67,25 +67,26 @@ struct rules_header {
 };
 
 struct rules_options {
-	int on_temperror_accept; /* unknown ending: accept instead of tempfail */
-	int dry_run;		 /* global dry run */
+	int on_temperror_accept; /* unknown ending: accept instead of tempfail
+	                          */
+	int dry_run;             /* global dry run */
 };
 
 struct rules_verdict {
 	enum rules_action action;
-	int final;		 /* 1: decided at this stage, stop asking */
-	int pending;		 /* a rule needs a later stage to decide */
-	int from_temperror;	 /* decided by on_temperror (unknown ending) */
-	int dry_run;		 /* would-be action only: deliver anyway */
-	char *rule;		 /* deciding rule's name, or NULL */
-	unsigned code;		 /* SMTP code, 0 = default for the action */
-	char xcode[16];		 /* enhanced code, "" = default */
-	char *text;		 /* expanded reply text / quarantine reason */
+	int final;          /* 1: decided at this stage, stop asking */
+	int pending;        /* a rule needs a later stage to decide */
+	int from_temperror; /* decided by on_temperror (unknown ending) */
+	int dry_run;        /* would-be action only: deliver anyway */
+	char *rule;         /* deciding rule's name, or NULL */
+	unsigned code;      /* SMTP code, 0 = default for the action */
+	char xcode[16];     /* enhanced code, "" = default */
+	char *text;         /* expanded reply text / quarantine reason */
 	struct rules_header *headers; /* add-header actions, in order */
 	size_t nheaders;
-	char **logs;		 /* log actions, expanded */
+	char **logs; /* log actions, expanded */
 	size_t nlogs;
-	long long score;	 /* sum of matched score actions */
+	long long score; /* sum of matched score actions */
 };
 
 /*
@@ -95,8 +96,8 @@ struct rules_verdict {
  * internal error, never as accept.
  */
 int rules_evaluate(const struct ruleset *rs, enum stage stage,
-		   rules_fact_fn *facts, void *ctx,
-		   const struct rules_options *opt, struct rules_verdict *out);
+                   rules_fact_fn *facts, void *ctx,
+                   const struct rules_options *opt, struct rules_verdict *out);
 void rules_verdict_free(struct rules_verdict *v);
 
 #endif

@@ -15,21 +15,28 @@
 #include "lib/netaddr.h"
 #include "rules/rules.h"
 
-#define RULES_MAX_DEPTH 64	 /* nesting of parentheses and "not" */
-#define RULES_MAX_EXPANDED 900	 /* bytes of an expanded text */
-#define RULES_MAX_SCORE 1000000LL /* |N| in "score N" */
+#define RULES_MAX_DEPTH    64        /* nesting of parentheses and "not" */
+#define RULES_MAX_EXPANDED 900       /* bytes of an expanded text */
+#define RULES_MAX_SCORE    1000000LL /* |N| in "score N" */
 
 enum rules_cond_kind {
-	COND_TRUE, COND_AND, COND_OR, COND_NOT,
-	COND_IS, COND_IN, COND_CMP, COND_GLOB, COND_REGEX,
+	COND_TRUE,
+	COND_AND,
+	COND_OR,
+	COND_NOT,
+	COND_IS,
+	COND_IN,
+	COND_CMP,
+	COND_GLOB,
+	COND_REGEX,
 };
 
 enum rules_cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
 
 /* One alternative of "FACT is A|B|C". */
 struct rules_value {
-	int temperror;	/* "is temperror" */
-	int none;	/* "is none": absent (string, address) */
+	int temperror; /* "is temperror" */
+	int none;      /* "is none": absent (string, address) */
 	enum result result;
 	const char *str;
 	long long num;
@@ -40,7 +47,7 @@ struct rules_value {
 struct rules_list {
 	const char *name; /* NULL for an inline list */
 	unsigned line;
-	int is_cidr;	  /* networks, else strings (globs) */
+	int is_cidr; /* networks, else strings (globs) */
 	size_t n;
 	struct cidr *cidrs;
 	const char **strs;
@@ -49,7 +56,7 @@ struct rules_list {
 struct rules_cond {
 	enum rules_cond_kind kind;
 	struct rules_cond *left, *right; /* and, or; not uses left */
-	int fact;			  /* index into facts_table */
+	int fact;                        /* index into facts_table */
 	enum rules_cmp op;
 	long long num;
 	struct rules_value *vals;
@@ -60,8 +67,14 @@ struct rules_cond {
 };
 
 enum rules_act_kind {
-	ACT_ACCEPT, ACT_REJECT, ACT_TEMPFAIL, ACT_DISCARD, ACT_QUARANTINE,
-	ACT_ADD_HEADER, ACT_LOG, ACT_SCORE,
+	ACT_ACCEPT,
+	ACT_REJECT,
+	ACT_TEMPFAIL,
+	ACT_DISCARD,
+	ACT_QUARANTINE,
+	ACT_ADD_HEADER,
+	ACT_LOG,
+	ACT_SCORE,
 };
 
 /* A text with %{fact} references: literal pieces and fact pieces. */
@@ -91,7 +104,7 @@ struct rules_rule {
 	const char *name;
 	unsigned line;
 	int dry_run;
-	int final;	/* the last action decides */
+	int final; /* the last action decides */
 	enum stage stage;
 	struct rules_cond *cond; /* NULL: always true */
 	struct rules_act *acts;
@@ -125,8 +138,17 @@ const char *rules_act_keyword(enum rules_act_kind k);
 
 /* lexer.c */
 enum rules_tok {
-	TOK_EOF, TOK_WORD, TOK_STRING, TOK_REGEX, TOK_VAR,
-	TOK_LPAREN, TOK_RPAREN, TOK_COMMA, TOK_PIPE, TOK_ASSIGN, TOK_CMP,
+	TOK_EOF,
+	TOK_WORD,
+	TOK_STRING,
+	TOK_REGEX,
+	TOK_VAR,
+	TOK_LPAREN,
+	TOK_RPAREN,
+	TOK_COMMA,
+	TOK_PIPE,
+	TOK_ASSIGN,
+	TOK_CMP,
 };
 
 struct rules_token {
@@ -135,7 +157,7 @@ struct rules_token {
 	size_t len;
 	enum rules_cmp op;
 	unsigned line, col;
-	size_t line_off;  /* offset of the token's line in the source */
+	size_t line_off; /* offset of the token's line in the source */
 };
 
 struct rules_parser {
@@ -147,13 +169,13 @@ struct rules_parser {
 	struct ruleset *rs;
 	struct rules_error *err;
 	struct rules_token tok; /* the current token */
-	int depth;		/* nesting of ( and not */
-	int terms;		/* nodes in the current condition */
+	int depth;              /* nesting of ( and not */
+	int terms;              /* nodes in the current condition */
 };
 
 int rules_lex(struct rules_parser *p);
 void rules_perror(struct rules_parser *p, const struct rules_token *at,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void rules_tok_describe(const struct rules_token *t, char *buf, size_t len);
 int rules_word_is(const struct rules_token *t, const char *word);
 
@@ -162,14 +184,14 @@ struct rules_cond *rules_parse_cond(struct rules_parser *p, enum stage *st);
 int rules_parse_actions(struct rules_parser *p, struct rules_rule *r);
 int rules_parse_items(struct rules_parser *p, struct rules_list *l);
 int rules_parse_number(struct rules_parser *p, long long min, long long max,
-		       long long *out);
+                       long long *out);
 int rules_fact_ref(struct rules_parser *p, const char *name);
 const struct rules_list *rules_list_lookup(struct rules_parser *p);
 void rules_suggest(const char *name, char *buf, size_t len);
 
 /* expand.c */
 int rules_text_compile(struct rules_parser *p, const struct rules_token *t,
-		       struct rules_text *out, enum stage *st);
+                       struct rules_text *out, enum stage *st);
 
 struct rules_eval;
 char *rules_text_expand(struct rules_eval *ev, const struct rules_text *t);

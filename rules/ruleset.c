@@ -24,7 +24,7 @@
 
 #include "rules/rules_internal.h"
 
-#define RULES_CHUNK 8192
+#define RULES_CHUNK    8192
 #define RULES_MAX_FILE (16u * 1024 * 1024)
 
 struct rules_chunk {
@@ -149,8 +149,8 @@ rules_unref(struct ruleset *rs)
 	struct rules_chunk *c, *cn;
 	struct rules_regex *r, *rn;
 
-	if (rs == NULL || __atomic_sub_fetch(&rs->refs, 1,
-					     __ATOMIC_ACQ_REL) != 0)
+	if (rs == NULL ||
+	    __atomic_sub_fetch(&rs->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	for (r = rs->regexes; r != NULL; r = rn) {
 		rn = r->next;
@@ -192,8 +192,8 @@ fail:
 	if (err != NULL) {
 		memset(err, 0, sizeof(*err));
 		snprintf(err->file, sizeof(err->file), "%s", path);
-		snprintf(err->message, sizeof(err->message),
-			 "cannot read: %s", strerror(errno));
+		snprintf(err->message, sizeof(err->message), "cannot read: %s",
+		         strerror(errno));
 	}
 	free(buf);
 	if (f != NULL)
@@ -248,7 +248,7 @@ rules_error_format(const struct rules_error *err, char *buf, size_t len)
 		return;
 	}
 	w = snprintf(buf, len, "%s:%u:%u: %s\n%s\n", err->file, err->line,
-		     err->col, err->message, err->source);
+	             err->col, err->message, err->source);
 	if (w < 0 || (size_t)w >= len)
 		return;
 	n = (size_t)w;
@@ -269,12 +269,9 @@ const char *
 rules_action_name(enum rules_action a)
 {
 	static const char *const names[] = {
-		[RULES_UNDECIDED] = "undecided",
-		[RULES_ACCEPT] = "accept",
-		[RULES_REJECT] = "reject",
-		[RULES_TEMPFAIL] = "tempfail",
-		[RULES_DISCARD] = "discard",
-		[RULES_QUARANTINE] = "quarantine",
+	    [RULES_UNDECIDED] = "undecided", [RULES_ACCEPT] = "accept",
+	    [RULES_REJECT] = "reject",       [RULES_TEMPFAIL] = "tempfail",
+	    [RULES_DISCARD] = "discard",     [RULES_QUARANTINE] = "quarantine",
 	};
 
 	if ((unsigned)a >= sizeof(names) / sizeof(names[0]))
@@ -287,14 +284,14 @@ const char *
 rules_act_keyword(enum rules_act_kind k)
 {
 	static const char *const names[] = {
-		[ACT_ACCEPT] = "accept",
-		[ACT_REJECT] = "reject",
-		[ACT_TEMPFAIL] = "tempfail",
-		[ACT_DISCARD] = "discard",
-		[ACT_QUARANTINE] = "quarantine",
-		[ACT_ADD_HEADER] = "add-header",
-		[ACT_LOG] = "log",
-		[ACT_SCORE] = "score",
+	    [ACT_ACCEPT] = "accept",
+	    [ACT_REJECT] = "reject",
+	    [ACT_TEMPFAIL] = "tempfail",
+	    [ACT_DISCARD] = "discard",
+	    [ACT_QUARANTINE] = "quarantine",
+	    [ACT_ADD_HEADER] = "add-header",
+	    [ACT_LOG] = "log",
+	    [ACT_SCORE] = "score",
 	};
 
 	return names[k];

@@ -104,7 +104,8 @@ dkim_keys_free(struct dkim_msg *m)
 	size_t i;
 
 	for (i = 0; i < m->nkey; i++) {
-		/* A key still in flight must not call back into freed memory. */
+		/* A key still in flight must not call back into freed memory.
+		 */
 		if (m->key[i].started && !m->key[i].done)
 			dns_forget(m->resolver, &m->key[i]);
 		free(m->key[i].packet);

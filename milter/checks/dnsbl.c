@@ -25,15 +25,15 @@
 
 struct dnsbl_lookup {
 	struct dnsbl_check *check;
-	unsigned zone;		/* site index of the zone's first entry */
-	unsigned slot;		/* target slot */
+	unsigned zone; /* site index of the zone's first entry */
+	unsigned slot; /* target slot */
 	int used;
-	int in_flight;		/* A callback still to run */
-	int txt_in_flight;	/* TXT callback still to run */
-	int txt_pending;	/* TXT wanted and not settled */
-	int txt_asked;		/* TXT query started once */
+	int in_flight;            /* A callback still to run */
+	int txt_in_flight;        /* TXT callback still to run */
+	int txt_pending;          /* TXT wanted and not settled */
+	int txt_asked;            /* TXT query started once */
 	enum dnsbl_status status; /* PENDING, NOT_LISTED, LISTED (= codes
-				   * in 127/8 returned), TEMPERROR, ERROR */
+	                           * in 127/8 returned), TEMPERROR, ERROR */
 	uint64_t deadline_ms, txt_deadline_ms;
 	uint32_t codes[DNSBL_MAX_CODES];
 	unsigned ncodes;
@@ -42,8 +42,8 @@ struct dnsbl_lookup {
 };
 
 struct dnsbl_slot {
-	char name[DNS_NAME_MAX];	/* IP text or lower-case name */
-	unsigned kinds;			/* enum dnsbl_target mask; 0 = free */
+	char name[DNS_NAME_MAX]; /* IP text or lower-case name */
+	unsigned kinds;          /* enum dnsbl_target mask; 0 = free */
 };
 
 struct dnsbl_check {
@@ -55,8 +55,8 @@ struct dnsbl_check {
 	struct netaddr ip;
 	unsigned nslots;
 	struct dnsbl_slot slots[DNSBL_MAX_TARGETS];
-	struct dnsbl_lookup *lookups;	/* count * nslots */
-	int overflow;			/* a name found no free slot */
+	struct dnsbl_lookup *lookups; /* count * nslots */
+	int overflow;                 /* a name found no free slot */
 	/* summary, from dnsbl_tally */
 	struct dnsbl_site_result results[DNSBL_MAX_SITES];
 	const char *listed[DNSBL_MAX_SITES], *failed[DNSBL_MAX_SITES];
@@ -66,9 +66,9 @@ struct dnsbl_check {
 };
 
 static const char *const status_names[] = {
-	[DNSBL_NOT_CHECKED] = "not-checked", [DNSBL_PENDING] = "pending",
-	[DNSBL_NOT_LISTED] = "not-listed",   [DNSBL_LISTED] = "listed",
-	[DNSBL_TEMPERROR] = "temperror",     [DNSBL_ERROR] = "error",
+    [DNSBL_NOT_CHECKED] = "not-checked", [DNSBL_PENDING] = "pending",
+    [DNSBL_NOT_LISTED] = "not-listed",   [DNSBL_LISTED] = "listed",
+    [DNSBL_TEMPERROR] = "temperror",     [DNSBL_ERROR] = "error",
 };
 
 /* dnsbl_status_name - the status as a word */
@@ -76,8 +76,8 @@ const char *
 dnsbl_status_name(enum dnsbl_status s)
 {
 	return (size_t)s < sizeof(status_names) / sizeof(status_names[0])
-		   ? status_names[s]
-		   : "?";
+	           ? status_names[s]
+	           : "?";
 }
 
 /* nsites - entries in the check's list */
@@ -97,7 +97,7 @@ lookup_at(const struct dnsbl_check *c, unsigned zone, unsigned slot)
 /* dnsbl_new - an idle check over sites */
 struct dnsbl_check *
 dnsbl_new(const struct dnsbl_sites *sites, enum dnsbl_kind kind,
-	  struct dns_resolver *dns, unsigned timeout_ms, unsigned long log_id)
+          struct dns_resolver *dns, unsigned timeout_ms, unsigned long log_id)
 {
 	struct dnsbl_check *c = calloc(1, sizeof(*c));
 	size_t n = sites != NULL ? sites->count : 0;
@@ -112,8 +112,7 @@ dnsbl_new(const struct dnsbl_sites *sites, enum dnsbl_kind kind,
 	c->nslots = kind == DNSBL_KIND_IP ? 1 : DNSBL_MAX_TARGETS;
 	c->complete = 1;
 	if (n > 0 &&
-	    (c->lookups = calloc(n * c->nslots, sizeof(*c->lookups))) ==
-		NULL) {
+	    (c->lookups = calloc(n * c->nslots, sizeof(*c->lookups))) == NULL) {
 		free(c);
 		return NULL;
 	}
@@ -135,7 +134,7 @@ dnsbl_free(struct dnsbl_check *c)
 /* lookup_qname - the query name of a lookup */
 static int
 lookup_qname(const struct dnsbl_check *c, const struct dnsbl_lookup *l,
-	     char *buf, size_t len)
+             char *buf, size_t len)
 {
 	const char *zone = c->sites->site[l->zone].zone;
 
@@ -176,10 +175,10 @@ answer_codes(struct dnsbl_lookup *l, const struct dns_result *res)
 		if (set.rr[i].addr.family != AF_INET || b[0] != 127 ||
 		    (code & 0xffffff00u) == 0x7fffff00u) {
 			snprintf(why, sizeof(why), "bad answer %s: %s", text,
-				 b[0] == 127 ? "query refused"
-					     : "outside 127.0.0.0/8");
+			         b[0] == 127 ? "query refused"
+			                     : "outside 127.0.0.0/8");
 			log_warn("%lu: dnsbl %s: %s", c->log_id,
-				 c->sites->site[l->zone].zone, why);
+			         c->sites->site[l->zone].zone, why);
 			l->ncodes = 0;
 			lookup_settle(l, DNSBL_ERROR, why);
 			dns_rrset_free(&set);
@@ -203,8 +202,7 @@ dnsbl_on_a(void *arg, const struct dns_result *res)
 	l->in_flight = 0;
 	if (l->status != DNSBL_PENDING)
 		return;
-	if (res->status == DNS_NXDOMAIN ||
-	    res->status == DNS_NODATA)
+	if (res->status == DNS_NXDOMAIN || res->status == DNS_NODATA)
 		lookup_settle(l, DNSBL_NOT_LISTED, "");
 	else if (res->status == DNS_TEMPERROR)
 		lookup_settle(l, DNSBL_TEMPERROR, res->reason);
@@ -322,7 +320,7 @@ slot_find(struct dnsbl_check *c, const char *name, int *fresh)
 /* dnsbl_set_name - (re)point a target at a name and look it up */
 void
 dnsbl_set_name(struct dnsbl_check *c, enum dnsbl_target target,
-	       const char *name)
+               const char *name)
 {
 	char norm[DNS_NAME_MAX];
 	int slot, fresh;
@@ -346,8 +344,7 @@ dnsbl_set_name(struct dnsbl_check *c, enum dnsbl_target target,
 		dnsbl_tally(c);
 		return;
 	}
-	snprintf(c->slots[slot].name, sizeof(c->slots[slot].name), "%s",
-		 norm);
+	snprintf(c->slots[slot].name, sizeof(c->slots[slot].name), "%s", norm);
 	start_slot(c, (unsigned)slot);
 }
 
@@ -361,7 +358,7 @@ lookup_active(const struct dnsbl_check *c, const struct dnsbl_lookup *l)
 /* matching_codes - the lookup's codes passing a site's filter */
 static unsigned
 matching_codes(const struct dnsbl_site *site, const struct dnsbl_lookup *l,
-	       uint32_t *out)
+               uint32_t *out)
 {
 	unsigned n = 0;
 
@@ -378,9 +375,8 @@ static int
 status_rank(enum dnsbl_status s)
 {
 	static const int rank[] = {
-		[DNSBL_NOT_CHECKED] = 0, [DNSBL_NOT_LISTED] = 1,
-		[DNSBL_ERROR] = 2,	 [DNSBL_TEMPERROR] = 3,
-		[DNSBL_PENDING] = 4,	 [DNSBL_LISTED] = 5,
+	    [DNSBL_NOT_CHECKED] = 0, [DNSBL_NOT_LISTED] = 1, [DNSBL_ERROR] = 2,
+	    [DNSBL_TEMPERROR] = 3,   [DNSBL_PENDING] = 4,    [DNSBL_LISTED] = 5,
 	};
 	return rank[s];
 }
@@ -396,12 +392,13 @@ site_tally(struct dnsbl_check *c, size_t i, struct dnsbl_site_result *r)
 	r->site = site;
 	r->reason = "";
 	for (unsigned s = 0; s < c->nslots; s++) {
-		const struct dnsbl_lookup *l = lookup_at(c, site->zone_index, s);
+		const struct dnsbl_lookup *l =
+		    lookup_at(c, site->zone_index, s);
 		unsigned n = matching_codes(site, l, codes);
 		enum dnsbl_status st = n > 0 ? DNSBL_LISTED
-				       : l->status == DNSBL_LISTED
-					   ? DNSBL_NOT_LISTED
-					   : l->status;
+		                       : l->status == DNSBL_LISTED
+		                           ? DNSBL_NOT_LISTED
+		                           : l->status;
 
 		if (!lookup_active(c, l))
 			continue;
@@ -452,7 +449,7 @@ dnsbl_tally(struct dnsbl_check *c)
 			c->score += r->site->weight;
 			zone_add(c->listed, &c->nlisted, r->site->zone);
 		} else if (r->status == DNSBL_TEMPERROR ||
-			   r->status == DNSBL_ERROR)
+		           r->status == DNSBL_ERROR)
 			zone_add(c->failed, &c->nfailed, r->site->zone);
 		if (r->status == DNSBL_PENDING ||
 		    r->status == DNSBL_TEMPERROR || r->status == DNSBL_ERROR)
@@ -615,7 +612,7 @@ dnsbl_in_flight(const struct dnsbl_check *c)
 
 	for (size_t i = 0; c != NULL && i < nsites(c) * c->nslots; i++)
 		n += (size_t)(c->lookups[i].in_flight +
-			      c->lookups[i].txt_in_flight);
+		              c->lookups[i].txt_in_flight);
 	return n;
 }
 
@@ -691,20 +688,20 @@ dnsbl_reasons(const struct dnsbl_check *c, struct strbuf *sb)
 		if (ndone == before)
 			continue;
 		strbuf_addf(sb, "%s%s: %s", before > 0 ? "; " : "",
-			    r->site->zone, r->txt);
+		            r->site->zone, r->txt);
 	}
 }
 
 /* authres_listing - "zone=CODE,CODE [target=NAME] score W" */
 static void
 authres_listing(const struct dnsbl_check *c, const struct dnsbl_site_result *r,
-		struct strbuf *sb)
+                struct strbuf *sb)
 {
 	strbuf_addf(sb, "%s=", r->site->zone);
 	for (unsigned i = 0; i < r->ncodes; i++)
 		strbuf_addf(sb, "%s%u.%u.%u.%u", i ? "," : "",
-			    r->codes[i] >> 24, (r->codes[i] >> 16) & 0xff,
-			    (r->codes[i] >> 8) & 0xff, r->codes[i] & 0xff);
+		            r->codes[i] >> 24, (r->codes[i] >> 16) & 0xff,
+		            (r->codes[i] >> 8) & 0xff, r->codes[i] & 0xff);
 	if (c->kind == DNSBL_KIND_NAME) {
 		int n = 0;
 
@@ -712,7 +709,7 @@ authres_listing(const struct dnsbl_check *c, const struct dnsbl_site_result *r,
 		for (unsigned t = DNSBL_T_HELO; t <= DNSBL_T_PTR; t <<= 1)
 			if (r->targets & t)
 				strbuf_addf(sb, "%s%s", n++ ? "+" : "",
-					    dnsbl_target_name(t));
+				            dnsbl_target_name(t));
 		strbuf_add(sb, "=");
 		strbuf_add_comment_text(sb, r->name, DNS_NAME_MAX);
 	}
@@ -730,7 +727,7 @@ authres_comment(const struct dnsbl_check *c, struct strbuf *sb)
 		const struct dnsbl_site_result *r = &c->results[i];
 
 		zones += c->sites->site[i].zone_index == i &&
-			 r->status != DNSBL_NOT_CHECKED;
+		         r->status != DNSBL_NOT_CHECKED;
 		if (r->status == DNSBL_NOT_LISTED ||
 		    r->status == DNSBL_NOT_CHECKED)
 			continue;
@@ -741,14 +738,12 @@ authres_comment(const struct dnsbl_check *c, struct strbuf *sb)
 			continue;
 		}
 		strbuf_addf(sb, "%s: ", r->site->zone);
-		strbuf_add_comment_text(sb, r->status == DNSBL_PENDING
-						? "pending"
-						: r->reason,
-					0);
+		strbuf_add_comment_text(
+		    sb, r->status == DNSBL_PENDING ? "pending" : r->reason, 0);
 	}
 	if (items == 0)
 		strbuf_addf(sb, "not listed on %zu list%s", zones,
-			    zones == 1 ? "" : "s");
+		            zones == 1 ? "" : "s");
 	strbuf_add(sb, ")");
 }
 
@@ -756,9 +751,8 @@ authres_comment(const struct dnsbl_check *c, struct strbuf *sb)
 void
 dnsbl_authres(const struct dnsbl_check *c, struct strbuf *sb)
 {
-	const char *method = c != NULL && c->kind == DNSBL_KIND_NAME
-				 ? "x-rhsbl"
-				 : "x-dnsbl";
+	const char *method =
+	    c != NULL && c->kind == DNSBL_KIND_NAME ? "x-rhsbl" : "x-dnsbl";
 	enum result r = dnsbl_result(c);
 	struct strbuf zones;
 
@@ -768,8 +762,7 @@ dnsbl_authres(const struct dnsbl_check *c, struct strbuf *sb)
 	if (c->nlisted > 0) {
 		strbuf_init(&zones);
 		for (size_t i = 0; i < c->nlisted; i++)
-			strbuf_addf(&zones, "%s%s", i ? " " : "",
-				    c->listed[i]);
+			strbuf_addf(&zones, "%s%s", i ? " " : "", c->listed[i]);
 		strbuf_add(sb, " policy.listed=");
 		strbuf_add_mime_value(sb, strbuf_str(&zones), 0);
 		strbuf_free(&zones);

@@ -49,13 +49,13 @@
 #include "milter/dns/dns.h"
 #include "rules/facts.h"
 
-#define DNSBL_MAX_SITES	  32	/* entries per list option */
-#define DNSBL_ZONE_MAX	  180	/* room for 64 nibbles + '.' in 253 */
+#define DNSBL_MAX_SITES   32  /* entries per list option */
+#define DNSBL_ZONE_MAX    180 /* room for 64 nibbles + '.' in 253 */
 #define DNSBL_PATTERN_MAX 96
-#define DNSBL_WEIGHT_MAX  1000	/* |weight| */
-#define DNSBL_MAX_CODES	  8	/* answer codes kept per lookup */
-#define DNSBL_TXT_MAX	  256	/* TXT reason kept, bytes */
-#define DNSBL_MAX_TARGETS 6	/* names held by one RHSBL check */
+#define DNSBL_WEIGHT_MAX  1000 /* |weight| */
+#define DNSBL_MAX_CODES   8    /* answer codes kept per lookup */
+#define DNSBL_TXT_MAX     256  /* TXT reason kept, bytes */
+#define DNSBL_MAX_TARGETS 6    /* names held by one RHSBL check */
 
 /* What a name was looked up as; rhsbl_targets is a mask of these. */
 enum dnsbl_target {
@@ -78,11 +78,11 @@ enum dnsbl_status {
 };
 
 struct dnsbl_site {
-	char zone[DNSBL_ZONE_MAX + 1];	   /* lower case, no final dot */
-	char pattern[DNSBL_PATTERN_MAX];   /* as written; "" = any 127/8 */
-	unsigned char filter[4][32];	   /* per octet, bit per value */
+	char zone[DNSBL_ZONE_MAX + 1];   /* lower case, no final dot */
+	char pattern[DNSBL_PATTERN_MAX]; /* as written; "" = any 127/8 */
+	unsigned char filter[4][32];     /* per octet, bit per value */
 	int weight;
-	unsigned zone_index;		   /* first entry with this zone */
+	unsigned zone_index; /* first entry with this zone */
 };
 
 struct dnsbl_sites {
@@ -92,15 +92,15 @@ struct dnsbl_sites {
 
 /* One entry's outcome; pointers stay valid until the check changes. */
 struct dnsbl_site_result {
-	const struct dnsbl_site *site;	/* zone, pattern, weight */
+	const struct dnsbl_site *site; /* zone, pattern, weight */
 	enum dnsbl_status status;
-	unsigned targets;		/* listed: enum dnsbl_target mask */
-	const char *name;		/* listed: IP text or name found */
+	unsigned targets;                /* listed: enum dnsbl_target mask */
+	const char *name;                /* listed: IP text or name found */
 	uint32_t codes[DNSBL_MAX_CODES]; /* listed: matching codes, host
-					  * order (0x7f000002 = 127.0.0.2) */
+	                                  * order (0x7f000002 = 127.0.0.2) */
 	unsigned ncodes;
-	const char *reason;		/* temperror / error: why, else "" */
-	const char *txt;		/* listed and fetched: TXT, else NULL */
+	const char *reason; /* temperror / error: why, else "" */
+	const char *txt;    /* listed and fetched: TXT, else NULL */
 };
 
 struct dnsbl_check;
@@ -114,8 +114,8 @@ struct dnsbl_check;
  * in err; out of memory also gives -1.
  */
 int dnsbl_sites_parse(const char *text, struct dnsbl_sites **out, char *err,
-		      size_t errlen);
-void dnsbl_sites_free(struct dnsbl_sites *sites);	/* NULL: no-op */
+                      size_t errlen);
+void dnsbl_sites_free(struct dnsbl_sites *sites); /* NULL: no-op */
 /* dnsbl_sites_print - text dnsbl_sites_parse accepts again */
 void dnsbl_sites_print(const struct dnsbl_sites *sites, FILE *out);
 /* dnsbl_pattern_match - does code (host order) pass the site's filter */
@@ -126,7 +126,7 @@ int dnsbl_pattern_match(const struct dnsbl_site *site, uint32_t code);
  * Returns 0, or -1 with the unknown word in bad.
  */
 int dnsbl_targets_parse(const char *text, unsigned *mask, char *bad,
-			size_t badlen);
+                        size_t badlen);
 void dnsbl_targets_print(unsigned mask, FILE *out);
 const char *dnsbl_target_name(enum dnsbl_target t); /* "helo" ... */
 
@@ -134,10 +134,9 @@ const char *dnsbl_target_name(enum dnsbl_target t); /* "helo" ... */
 
 /* dnsbl_ip_qname - reversed octets / nibbles + "." + zone; 0 or -1 */
 int dnsbl_ip_qname(const struct netaddr *ip, const char *zone, char *buf,
-		   size_t len);
+                   size_t len);
 /* dnsbl_name_qname - name + "." + zone; -1 when over 253 octets */
-int dnsbl_name_qname(const char *name, const char *zone, char *buf,
-		     size_t len);
+int dnsbl_name_qname(const char *name, const char *zone, char *buf, size_t len);
 
 /* ---- the check ---- */
 
@@ -147,8 +146,8 @@ int dnsbl_name_qname(const char *name, const char *zone, char *buf,
  * moment it starts. log_id prefixes log lines. NULL on ENOMEM.
  */
 struct dnsbl_check *dnsbl_new(const struct dnsbl_sites *sites,
-			      enum dnsbl_kind kind, struct dns_resolver *dns,
-			      unsigned timeout_ms, unsigned long log_id);
+                              enum dnsbl_kind kind, struct dns_resolver *dns,
+                              unsigned timeout_ms, unsigned long log_id);
 void dnsbl_free(struct dnsbl_check *c); /* NULL: no-op */
 
 /* dnsbl_start_ip - DNSBL_KIND_IP: query every zone for ip, at once */
@@ -162,7 +161,7 @@ void dnsbl_start_ip(struct dnsbl_check *c, const struct netaddr *ip);
  * single labels and names with bad characters are not looked up.
  */
 void dnsbl_set_name(struct dnsbl_check *c, enum dnsbl_target target,
-		    const char *name);
+                    const char *name);
 
 /* dnsbl_fetch_txt - start TXT lookups for the zones listing a target */
 void dnsbl_fetch_txt(struct dnsbl_check *c);
@@ -193,7 +192,7 @@ const char *const *dnsbl_listed(const struct dnsbl_check *c, size_t *n);
 const char *const *dnsbl_failed(const struct dnsbl_check *c, size_t *n);
 size_t dnsbl_site_count(const struct dnsbl_check *c);
 const struct dnsbl_site_result *dnsbl_site_result(const struct dnsbl_check *c,
-						  size_t i);
+                                                  size_t i);
 /* dnsbl_reasons - "zone: TXT; zone: TXT" of the fetched TXT reasons */
 void dnsbl_reasons(const struct dnsbl_check *c, struct strbuf *sb);
 

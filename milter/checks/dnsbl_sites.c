@@ -190,9 +190,9 @@ entry_parse(const char *text, size_t len, struct dnsbl_site *site)
 	memset(site, 0, sizeof(*site));
 	site->weight = 1;
 	if (star != NULL) {
-		if ((why = weight_parse(star + 1,
-					(size_t)(text + len - star - 1),
-					&site->weight)) != NULL)
+		if ((why =
+		         weight_parse(star + 1, (size_t)(text + len - star - 1),
+		                      &site->weight)) != NULL)
 			return why;
 		len = (size_t)(star - text);
 		zlen = len;
@@ -228,7 +228,7 @@ sites_link(struct dnsbl_sites *s)
 /* dnsbl_sites_parse - the whole option value into a new list */
 int
 dnsbl_sites_parse(const char *text, struct dnsbl_sites **out, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	struct dnsbl_sites *s = calloc(1, sizeof(*s));
 	const char *p = text;
@@ -248,13 +248,13 @@ dnsbl_sites_parse(const char *text, struct dnsbl_sites **out, char *err,
 		}
 		if (s->count == DNSBL_MAX_SITES) {
 			snprintf(err, errlen, "too many entries (at most %d)",
-				 DNSBL_MAX_SITES);
+			         DNSBL_MAX_SITES);
 			free(s);
 			return -1;
 		}
 		if ((why = entry_parse(p, n, &s->site[s->count])) != NULL) {
 			snprintf(err, errlen, "bad entry \"%.*s\": %s",
-				 n > 200 ? 200 : (int)n, p, why);
+			         n > 200 ? 200 : (int)n, p, why);
 			free(s);
 			return -1;
 		}
@@ -309,10 +309,10 @@ static const struct {
 	const char *name;
 	enum dnsbl_target target;
 } target_names[] = {
-	{"helo", DNSBL_T_HELO},
-	{"mailfrom", DNSBL_T_MAILFROM},
-	{"ptr", DNSBL_T_PTR},
-	{"ip", DNSBL_T_IP},
+    {"helo", DNSBL_T_HELO},
+    {"mailfrom", DNSBL_T_MAILFROM},
+    {"ptr", DNSBL_T_PTR},
+    {"ip", DNSBL_T_IP},
 };
 
 #define NTARGET_NAMES (sizeof(target_names) / sizeof(target_names[0]))
@@ -329,8 +329,7 @@ dnsbl_target_name(enum dnsbl_target t)
 
 /* dnsbl_targets_parse - names of RHSBL targets into a mask */
 int
-dnsbl_targets_parse(const char *text, unsigned *mask, char *bad,
-		    size_t badlen)
+dnsbl_targets_parse(const char *text, unsigned *mask, char *bad, size_t badlen)
 {
 	unsigned m = 0;
 
@@ -365,13 +364,13 @@ dnsbl_targets_print(unsigned mask, FILE *out)
 	for (size_t i = 0; i < NTARGET_NAMES - 1; i++)
 		if (mask & (unsigned)target_names[i].target)
 			fprintf(out, "%s%s", n++ ? ", " : "",
-				target_names[i].name);
+			        target_names[i].name);
 }
 
 /* dnsbl_ip_qname - reversed octets (IPv4) or 32 nibbles (IPv6) + zone */
 int
 dnsbl_ip_qname(const struct netaddr *ip, const char *zone, char *buf,
-	       size_t len)
+               size_t len)
 {
 	if (zone == NULL || *zone == '\0')
 		return -1;

@@ -13,8 +13,8 @@
 #include <strings.h>
 
 static const char *const helo_fact_names[HELO_NFACTS] = {
-    "syntax", "fqdn", "literal", "resolves", "matches_ip", "matches_ptr",
-    "claims_local",
+    "syntax",     "fqdn",        "literal",      "resolves",
+    "matches_ip", "matches_ptr", "claims_local",
 };
 
 /* helo_fact_name - the fact's short name */
@@ -95,7 +95,7 @@ is_fqdn(const char *s)
 /* claims_local - the name or literal is one of ours */
 static int
 claims_local(const struct helo_check *h, const struct netaddr *lit,
-	     const struct helo_local *local)
+             const struct helo_local *local)
 {
 	if (local == NULL)
 		return 0;
@@ -114,12 +114,11 @@ helo_static_facts(struct helo_check *h, const struct helo_local *local)
 	h->is_domain = !h->is_literal && helo_domain_syntax(h->name);
 	h->facts[HELO_SYNTAX] =
 	    (h->is_literal || h->is_domain) ? RESULT_PASS : RESULT_FAIL;
-	h->facts[HELO_FQDN] = h->is_domain && is_fqdn(h->name) ? RESULT_PASS
-							       : RESULT_FAIL;
+	h->facts[HELO_FQDN] =
+	    h->is_domain && is_fqdn(h->name) ? RESULT_PASS : RESULT_FAIL;
 	if (h->is_literal)
-		h->facts[HELO_LITERAL] = netaddr_equal(&lit, &h->client)
-					     ? RESULT_PASS
-					     : RESULT_FAIL;
+		h->facts[HELO_LITERAL] =
+		    netaddr_equal(&lit, &h->client) ? RESULT_PASS : RESULT_FAIL;
 	h->facts[HELO_CLAIMS_LOCAL] =
 	    claims_local(h, &lit, local) ? RESULT_PASS : RESULT_FAIL;
 }
@@ -140,7 +139,7 @@ helo_settle_dns(struct helo_check *h, int expired)
 		h->facts[HELO_MATCHES_IP] = RESULT_TEMPERROR;
 		if (expired && h->reason[0] == '\0')
 			snprintf(h->reason, sizeof(h->reason),
-				 "HELO lookup: timeout");
+			         "HELO lookup: timeout");
 	} else {
 		h->facts[HELO_RESOLVES] =
 		    h->found_any ? RESULT_PASS : RESULT_FAIL;
@@ -162,9 +161,9 @@ helo_on_answer(void *arg, const struct dns_result *res)
 	if (res->status == DNS_TEMPERROR) {
 		h->temperror = 1;
 		snprintf(h->reason, sizeof(h->reason), "HELO %s lookup: %s",
-			 l->type == ns_t_a ? "A" : "AAAA", res->reason);
+		         l->type == ns_t_a ? "A" : "AAAA", res->reason);
 	} else if (res->status == DNS_ANSWER &&
-		   dns_rrset_parse(res->packet, res->len, l->type, &set) == 0) {
+	           dns_rrset_parse(res->packet, res->len, l->type, &set) == 0) {
 		h->found_any |= set.count > 0;
 		for (size_t i = 0; i < set.count; i++)
 			h->found_client |=
@@ -178,8 +177,8 @@ helo_on_answer(void *arg, const struct dns_result *res)
 /* helo_start - static facts now, A and AAAA lookups in flight */
 void
 helo_start(struct helo_check *h, struct dns_resolver *dns, const char *helo,
-	   const struct netaddr *client, const struct helo_local *local,
-	   uint64_t deadline_ms)
+           const struct netaddr *client, const struct helo_local *local,
+           uint64_t deadline_ms)
 {
 	static const int types[2] = {ns_t_a, ns_t_aaaa};
 
@@ -202,7 +201,7 @@ helo_start(struct helo_check *h, struct dns_resolver *dns, const char *helo,
 		h->lookups[i].check = h;
 		h->lookups[i].type = types[i];
 		dns_query(dns, h->name, types[i], helo_on_answer,
-			  &h->lookups[i]);
+		          &h->lookups[i]);
 	}
 }
 
@@ -224,7 +223,7 @@ helo_expire(struct helo_check *h, uint64_t now_ms)
 /* helo_finish - settle the DNS facts and compare with iprev's name */
 void
 helo_finish(struct helo_check *h, struct dns_resolver *dns, enum result iprev,
-	    const char *iprev_name)
+            const char *iprev_name)
 {
 	if (!h->dns_done && dns != NULL)
 		dns_wait(dns, helo_is_done, h, h->deadline_ms);
@@ -235,7 +234,7 @@ helo_finish(struct helo_check *h, struct dns_resolver *dns, enum result iprev,
 	else if (iprev == RESULT_TEMPERROR)
 		h->facts[HELO_MATCHES_PTR] = RESULT_TEMPERROR;
 	else if (iprev == RESULT_PASS && iprev_name != NULL &&
-		 strcasecmp(iprev_name, h->name) == 0)
+	         strcasecmp(iprev_name, h->name) == 0)
 		h->facts[HELO_MATCHES_PTR] = RESULT_PASS;
 	else
 		h->facts[HELO_MATCHES_PTR] = RESULT_FAIL;
@@ -254,7 +253,8 @@ helo_summary(const struct helo_check *h)
 
 	if (h->name[0] == '\0')
 		return RESULT_NONE;
-	if (f[HELO_SYNTAX] == RESULT_FAIL || f[HELO_CLAIMS_LOCAL] == RESULT_PASS)
+	if (f[HELO_SYNTAX] == RESULT_FAIL ||
+	    f[HELO_CLAIMS_LOCAL] == RESULT_PASS)
 		return RESULT_FAIL;
 	if (h->is_literal)
 		return f[HELO_LITERAL];

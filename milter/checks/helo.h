@@ -5,8 +5,8 @@
  *   syntax       RFC 5321 Domain or address literal          pass / fail
  *   fqdn         a dotted name with a non-numeric last label  pass / fail
  *   literal      address literal equals the client address   pass / fail,
- *                                                             none if no literal
- *   resolves     the name has A or AAAA records               pass / fail
+ *                                                             none if no
+ * literal resolves     the name has A or AAAA records               pass / fail
  *   matches_ip   one of them is the client address           pass / fail
  *   matches_ptr  the name equals the verified iprev name      pass / fail
  *   claims_local the name or literal is this host's           pass / fail
@@ -52,13 +52,13 @@ struct helo_lookup {
 };
 
 struct helo_check {
-	char name[512];		/* as sent, truncated */
+	char name[512]; /* as sent, truncated */
 	int is_literal;
-	int is_domain;		/* syntactically a domain */
+	int is_domain; /* syntactically a domain */
 	struct netaddr client;
 	uint64_t deadline_ms;
 	enum result facts[HELO_NFACTS];
-	int dns_done;		/* resolves / matches_ip settled */
+	int dns_done; /* resolves / matches_ip settled */
 	unsigned pending;
 	int found_any, found_client, temperror;
 	char reason[96];
@@ -70,12 +70,12 @@ struct helo_check {
  * iprev facts (matches_ptr) are filled in by helo_finish.
  */
 void helo_start(struct helo_check *h, struct dns_resolver *dns,
-		const char *helo, const struct netaddr *client,
-		const struct helo_local *local, uint64_t deadline_ms);
+                const char *helo, const struct netaddr *client,
+                const struct helo_local *local, uint64_t deadline_ms);
 
 /* helo_finish - wait (bounded) for DNS; set matches_ptr from iprev */
 void helo_finish(struct helo_check *h, struct dns_resolver *dns,
-		 enum result iprev, const char *iprev_name);
+                 enum result iprev, const char *iprev_name);
 
 int helo_is_done(void *check);
 void helo_expire(struct helo_check *h, uint64_t now_ms);
@@ -84,7 +84,7 @@ enum result helo_summary(const struct helo_check *h);
 const char *helo_fact_name(enum helo_fact f); /* "syntax", "fqdn", ... */
 
 /* Syntax helpers, exposed for unit tests. */
-int helo_domain_syntax(const char *s);	/* RFC 5321 Domain */
+int helo_domain_syntax(const char *s); /* RFC 5321 Domain */
 int helo_literal_parse(const char *s, struct netaddr *out);
 
 #endif

@@ -40,14 +40,15 @@ iprev_on_forward(void *arg, const struct dns_result *res)
 	if (res->status == DNS_TEMPERROR) {
 		c->forward_temperror = 1;
 		snprintf(c->forward_reason, sizeof(c->forward_reason),
-			 "%s lookup of %.40s: %s", type == ns_t_a ? "A" : "AAAA",
-			 c->names[l->index], res->reason);
+		         "%s lookup of %.40s: %s",
+		         type == ns_t_a ? "A" : "AAAA", c->names[l->index],
+		         res->reason);
 	} else if (res->status == DNS_ANSWER &&
-		   dns_rrset_parse(res->packet, res->len, type, &set) == 0) {
+	           dns_rrset_parse(res->packet, res->len, type, &set) == 0) {
 		for (size_t i = 0; i < set.count; i++) {
 			if (netaddr_equal(&set.rr[i].addr, &c->ip)) {
 				snprintf(c->name, sizeof(c->name), "%s",
-					 c->names[l->index]);
+				         c->names[l->index]);
 				iprev_settle(c, RESULT_PASS, "");
 				break;
 			}
@@ -55,7 +56,7 @@ iprev_on_forward(void *arg, const struct dns_result *res)
 	} else if (res->status == DNS_ANSWER) {
 		c->forward_temperror = 1;
 		snprintf(c->forward_reason, sizeof(c->forward_reason),
-			 "malformed answer for %.40s", c->names[l->index]);
+		         "malformed answer for %.40s", c->names[l->index]);
 	}
 	dns_rrset_free(&set);
 	if (c->pending == 0 && !c->done) {
@@ -63,7 +64,7 @@ iprev_on_forward(void *arg, const struct dns_result *res)
 			iprev_settle(c, RESULT_TEMPERROR, c->forward_reason);
 		else
 			iprev_settle(c, RESULT_FAIL,
-				     "no PTR name resolves back to the client");
+			             "no PTR name resolves back to the client");
 	}
 }
 
@@ -127,14 +128,14 @@ iprev_on_ptr(void *arg, const struct dns_result *res)
 		c->lookups[i].check = c;
 		c->lookups[i].index = i;
 		dns_query(c->dns, c->names[i], type, iprev_on_forward,
-			  &c->lookups[i]);
+		          &c->lookups[i]);
 	}
 }
 
 /* iprev_start - issue the PTR query and return at once */
 void
 iprev_start(struct iprev_check *c, struct dns_resolver *dns,
-	    const struct netaddr *ip, unsigned max_names, uint64_t deadline_ms)
+            const struct netaddr *ip, unsigned max_names, uint64_t deadline_ms)
 {
 	char rname[DNS_NAME_MAX];
 
@@ -143,8 +144,8 @@ iprev_start(struct iprev_check *c, struct dns_resolver *dns,
 	c->ip = *ip;
 	c->dns = dns;
 	c->deadline_ms = deadline_ms;
-	c->max_names = max_names > IPREV_MAX_NAMES ? IPREV_MAX_NAMES
-						   : max_names;
+	c->max_names =
+	    max_names > IPREV_MAX_NAMES ? IPREV_MAX_NAMES : max_names;
 	if (c->max_names == 0)
 		c->max_names = 1;
 	if (dns == NULL) {
@@ -171,8 +172,8 @@ iprev_expire(struct iprev_check *c, uint64_t now_ms)
 {
 	if (!c->done && now_ms >= c->deadline_ms)
 		iprev_settle(c, RESULT_TEMPERROR,
-			     c->nnames ? "forward lookup: timeout"
-				       : "PTR lookup: timeout");
+		             c->nnames ? "forward lookup: timeout"
+		                       : "PTR lookup: timeout");
 }
 
 /* iprev_finish - wait for the result up to the deadline */

@@ -38,23 +38,23 @@ struct iprev_check {
 	int started;
 	int done;
 	enum result result;
-	char reason[96];	       /* why, for the comment and the log */
-	char name[DNS_NAME_MAX];       /* verified name (pass) or first PTR */
+	char reason[96];         /* why, for the comment and the log */
+	char name[DNS_NAME_MAX]; /* verified name (pass) or first PTR */
 	struct netaddr ip;
-	struct dns_resolver *dns;      /* the session's; not owned */
+	struct dns_resolver *dns; /* the session's; not owned */
 	uint64_t deadline_ms;
 	unsigned max_names;
 	unsigned nnames;
 	char names[IPREV_MAX_NAMES][DNS_NAME_MAX];
 	struct iprev_lookup lookups[IPREV_MAX_NAMES];
-	unsigned pending;	       /* forward lookups outstanding */
+	unsigned pending; /* forward lookups outstanding */
 	int forward_temperror;
 	char forward_reason[64];
 };
 
 void iprev_start(struct iprev_check *c, struct dns_resolver *dns,
-		 const struct netaddr *ip, unsigned max_names,
-		 uint64_t deadline_ms);
+                 const struct netaddr *ip, unsigned max_names,
+                 uint64_t deadline_ms);
 
 /* iprev_finish - wait (bounded) for the result; returns it */
 enum result iprev_finish(struct iprev_check *c, struct dns_resolver *dns);

@@ -85,13 +85,13 @@ static enum result
 spf_result_of(SPF_result_t r, SPF_errcode_t err)
 {
 	static const enum result map[] = {
-		[SPF_RESULT_NEUTRAL] = RESULT_NEUTRAL,
-		[SPF_RESULT_PASS] = RESULT_PASS,
-		[SPF_RESULT_FAIL] = RESULT_FAIL,
-		[SPF_RESULT_SOFTFAIL] = RESULT_SOFTFAIL,
-		[SPF_RESULT_NONE] = RESULT_NONE,
-		[SPF_RESULT_TEMPERROR] = RESULT_TEMPERROR,
-		[SPF_RESULT_PERMERROR] = RESULT_PERMERROR,
+	    [SPF_RESULT_NEUTRAL] = RESULT_NEUTRAL,
+	    [SPF_RESULT_PASS] = RESULT_PASS,
+	    [SPF_RESULT_FAIL] = RESULT_FAIL,
+	    [SPF_RESULT_SOFTFAIL] = RESULT_SOFTFAIL,
+	    [SPF_RESULT_NONE] = RESULT_NONE,
+	    [SPF_RESULT_TEMPERROR] = RESULT_TEMPERROR,
+	    [SPF_RESULT_PERMERROR] = RESULT_PERMERROR,
 	};
 
 	if (r > SPF_RESULT_INVALID && r <= SPF_RESULT_PERMERROR)
@@ -109,12 +109,12 @@ spf_result_of(SPF_result_t r, SPF_errcode_t err)
  */
 static void
 spf_map(const struct spf_ctx *ctx, SPF_response_t *resp, SPF_errcode_t err,
-	struct spf_outcome *out)
+        struct spf_outcome *out)
 {
 	static const char *const why[] = {
-		[SPF_ABORT_TIMEOUT] = "DNS timeout",
-		[SPF_ABORT_LIMIT] = "more than 10 DNS-querying terms",
-		[SPF_ABORT_VOID] = "more than 2 void lookups",
+	    [SPF_ABORT_TIMEOUT] = "DNS timeout",
+	    [SPF_ABORT_LIMIT] = "more than 10 DNS-querying terms",
+	    [SPF_ABORT_VOID] = "more than 2 void lookups",
 	};
 	SPF_errcode_t e = resp->err != SPF_E_SUCCESS ? resp->err : err;
 
@@ -122,8 +122,8 @@ spf_map(const struct spf_ctx *ctx, SPF_response_t *resp, SPF_errcode_t err,
 	out->void_lookups = ctx->voids;
 	if (ctx->abort != SPF_ABORT_NONE) {
 		out->result = ctx->abort == SPF_ABORT_TIMEOUT
-				      ? RESULT_TEMPERROR
-				      : RESULT_PERMERROR;
+		                  ? RESULT_TEMPERROR
+		                  : RESULT_PERMERROR;
 		spf_copy(out->reason, sizeof(out->reason), why[ctx->abort]);
 		return;
 	}
@@ -133,18 +133,18 @@ spf_map(const struct spf_ctx *ctx, SPF_response_t *resp, SPF_errcode_t err,
 	else if (out->result == RESULT_NONE)
 		spf_copy(out->reason, sizeof(out->reason), "no SPF record");
 	else if (out->result == RESULT_PASS || out->result == RESULT_FAIL ||
-		 out->result == RESULT_SOFTFAIL ||
-		 out->result == RESULT_NEUTRAL)
+	         out->result == RESULT_SOFTFAIL ||
+	         out->result == RESULT_NEUTRAL)
 		spf_copy(out->reason, sizeof(out->reason),
-			 resp->reason == SPF_REASON_DEFAULT
-				 ? "default result"
-				 : "matched mechanism");
+		         resp->reason == SPF_REASON_DEFAULT
+		             ? "default result"
+		             : "matched mechanism");
 	else
 		spf_copy(out->reason, sizeof(out->reason), SPF_strerror(e));
 	if (out->result == RESULT_FAIL && ctx->exp_found &&
 	    resp->explanation != NULL)
 		spf_copy(out->explanation, sizeof(out->explanation),
-			 resp->explanation);
+		         resp->explanation);
 }
 
 /* spf_request_ip - give the client address to a libspf2 request */
@@ -192,7 +192,7 @@ spf_evaluate(SPF_request_t *req, SPF_response_t *resp)
 /* spf_run - one check_host() for sender (local@domain) within a ctx */
 static int
 spf_run(struct spf_ctx *ctx, const struct netaddr *ip, const char *helo,
-	const char *sender, struct spf_outcome *out)
+        const char *sender, struct spf_outcome *out)
 {
 	SPF_request_t *req;
 	SPF_response_t *resp;
@@ -233,8 +233,8 @@ spf_outcome_init(struct spf_outcome *out, const char *identity)
  */
 static int
 spf_check_domain(struct dns_resolver *r, const struct netaddr *ip,
-		 const char *helo, uint64_t deadline_ms,
-		 struct spf_outcome *out)
+                 const char *helo, uint64_t deadline_ms,
+                 struct spf_outcome *out)
 {
 	struct spf_ctx ctx;
 	const char *at = strrchr(out->sender, '@');
@@ -243,7 +243,7 @@ spf_check_domain(struct dns_resolver *r, const struct netaddr *ip,
 	if (spf_domain_check(out->domain) < 0) {
 		out->result = RESULT_NONE;
 		spf_copy(out->reason, sizeof(out->reason),
-			 "malformed or single-label domain");
+		         "malformed or single-label domain");
 		return 0;
 	}
 	if (spf_server == NULL || ip == NULL || r == NULL ||
@@ -258,8 +258,8 @@ spf_check_domain(struct dns_resolver *r, const struct netaddr *ip,
 
 int
 spf_check_helo(struct dns_resolver *r, const struct netaddr *ip,
-	       const char *helo, const char *receiver, uint64_t deadline_ms,
-	       struct spf_outcome *out)
+               const char *helo, const char *receiver, uint64_t deadline_ms,
+               struct spf_outcome *out)
 {
 	(void)receiver;
 	spf_outcome_init(out, "helo");
@@ -301,9 +301,8 @@ spf_sender(const char *mailfrom, const char *helo, char *buf, size_t len)
 
 int
 spf_check_mailfrom(struct dns_resolver *r, const struct netaddr *ip,
-		   const char *helo, const char *mailfrom,
-		   const char *receiver, uint64_t deadline_ms,
-		   struct spf_outcome *out)
+                   const char *helo, const char *mailfrom, const char *receiver,
+                   uint64_t deadline_ms, struct spf_outcome *out)
 {
 	(void)receiver;
 	spf_outcome_init(out, "mailfrom");
@@ -311,8 +310,8 @@ spf_check_mailfrom(struct dns_resolver *r, const struct netaddr *ip,
 		helo = "";
 	if (mailfrom == NULL)
 		mailfrom = "";
-	out->null_sender = spf_sender(mailfrom, helo, out->sender,
-				      sizeof(out->sender));
+	out->null_sender =
+	    spf_sender(mailfrom, helo, out->sender, sizeof(out->sender));
 	if (out->null_sender < 0) {
 		out->null_sender = 0;
 		out->sender[0] = '\0';

@@ -34,21 +34,21 @@
 #include "milter/dns/dns.h"
 #include "rules/facts.h"
 
-#define SPF_MAX_DNS_TERMS 10	/* RFC 7208 4.6.4 */
-#define SPF_MAX_VOID	  2	/* RFC 7208 4.6.4 */
-#define SPF_MAX_NAMES	  10	/* MX / PTR names per term, 4.6.4 */
-#define SPF_ANY_PREFIX	  "_mailvet-any0." /* see spf_record_rewrite */
+#define SPF_MAX_DNS_TERMS 10               /* RFC 7208 4.6.4 */
+#define SPF_MAX_VOID      2                /* RFC 7208 4.6.4 */
+#define SPF_MAX_NAMES     10               /* MX / PTR names per term, 4.6.4 */
+#define SPF_ANY_PREFIX    "_mailvet-any0." /* see spf_record_rewrite */
 
 struct spf_outcome {
 	enum result result;
-	char domain[256];	/* the domain checked */
-	char identity[16];	/* "helo" or "mailfrom" */
-	char sender[512];	/* <sender> of check_host(), local@domain */
-	int null_sender;	/* MAIL FROM was <>: sender is postmaster@HELO */
-	char explanation[512];	/* exp= text of a fail, "" if none */
-	char reason[160];	/* why, for comments and logs */
-	unsigned dns_lookups;	/* DNS-querying terms evaluated */
-	unsigned void_lookups;	/* of which NXDOMAIN / NODATA */
+	char domain[256];      /* the domain checked */
+	char identity[16];     /* "helo" or "mailfrom" */
+	char sender[512];      /* <sender> of check_host(), local@domain */
+	int null_sender;       /* MAIL FROM was <>: sender is postmaster@HELO */
+	char explanation[512]; /* exp= text of a fail, "" if none */
+	char reason[160];      /* why, for comments and logs */
+	unsigned dns_lookups;  /* DNS-querying terms evaluated */
+	unsigned void_lookups; /* of which NXDOMAIN / NODATA */
 };
 
 int spf_global_init(void);
@@ -62,16 +62,16 @@ void spf_dns_forget_abandoned(void);
 void spf_global_free(void);
 
 int spf_check_helo(struct dns_resolver *r, const struct netaddr *ip,
-		   const char *helo, const char *receiver,
-		   uint64_t deadline_ms, struct spf_outcome *out);
+                   const char *helo, const char *receiver, uint64_t deadline_ms,
+                   struct spf_outcome *out);
 int spf_check_mailfrom(struct dns_resolver *r, const struct netaddr *ip,
-		       const char *helo, const char *mailfrom,
-		       const char *receiver, uint64_t deadline_ms,
-		       struct spf_outcome *out);
+                       const char *helo, const char *mailfrom,
+                       const char *receiver, uint64_t deadline_ms,
+                       struct spf_outcome *out);
 
 int spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
-		     const char *helo, const char *receiver, char *buf,
-		     size_t len);
+                     const char *helo, const char *receiver, char *buf,
+                     size_t len);
 int spf_authres(const struct spf_outcome *o, char *buf, size_t len);
 
 /*
@@ -99,7 +99,6 @@ int spf_record_is_spf1(const char *text);
  * halves or dropped (libspf2 refuses a zero length). Returns 0, or -1
  * when out is too small.
  */
-int spf_record_rewrite(const char *text, int family, char *out,
-		       size_t outlen);
+int spf_record_rewrite(const char *text, int family, char *out, size_t outlen);
 
 #endif

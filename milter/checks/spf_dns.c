@@ -122,8 +122,8 @@ spf_dns_callback(void *arg, const struct dns_result *res)
 	}
 	q->status = res->status;
 	if (res->status == DNS_ANSWER) {
-		if (dns_rrset_parse(res->packet, res->len, q->type,
-				    &q->set) < 0)
+		if (dns_rrset_parse(res->packet, res->len, q->type, &q->set) <
+		    0)
 			q->status = DNS_TEMPERROR;
 		else if (q->set.count == 0)
 			q->status = DNS_NODATA;
@@ -155,7 +155,7 @@ spf_dns_fetch(struct spf_ctx *ctx, const char *name, int type)
 	(void)dns_query(ctx->resolver, name, type, spf_dns_callback, q);
 	if (!q->done &&
 	    !dns_wait(ctx->resolver, spf_dns_done, q, ctx->deadline_ms)) {
-		spf_graveyard_add(q);	/* the callback frees it */
+		spf_graveyard_add(q); /* the callback frees it */
 		ctx->abort = SPF_ABORT_TIMEOUT;
 		q = calloc(1, sizeof(*q));
 		if (q != NULL)
@@ -182,14 +182,10 @@ static SPF_dns_stat_t
 spf_dns_herrno(enum dns_status st)
 {
 	switch (st) {
-	case DNS_ANSWER:
-		return NETDB_SUCCESS;
-	case DNS_NXDOMAIN:
-		return HOST_NOT_FOUND;
-	case DNS_NODATA:
-		return NO_DATA;
-	case DNS_TEMPERROR:
-		break;
+	case DNS_ANSWER: return NETDB_SUCCESS;
+	case DNS_NXDOMAIN: return HOST_NOT_FOUND;
+	case DNS_NODATA: return NO_DATA;
+	case DNS_TEMPERROR: break;
 	}
 	return TRY_AGAIN;
 }
@@ -211,7 +207,7 @@ spf_dns_count(struct spf_ctx *ctx, const char *name, int type)
 	ctx->nfollow = ctx->ifollow = 0;
 	ctx->follow_any = 0;
 	if (type == ns_t_txt)
-		return 0;	/* exp= text: not a term */
+		return 0; /* exp= text: not a term */
 	if (++ctx->lookups > SPF_MAX_DNS_TERMS) {
 		ctx->lookups = SPF_MAX_DNS_TERMS;
 		if (ctx->abort == SPF_ABORT_NONE)
@@ -279,7 +275,7 @@ spf_rr_put(SPF_dns_rr_t *rr, int i, const struct dns_rr *src)
  */
 static SPF_dns_rr_t *
 spf_rr_build(SPF_dns_server_t *srv, const char *name, ns_type type,
-	     enum dns_status st, const struct dns_rrset *set, size_t max)
+             enum dns_status st, const struct dns_rrset *set, size_t max)
 {
 	SPF_dns_rr_t *rr;
 	size_t i, n = 0;
@@ -330,7 +326,7 @@ spf_exp_spaces(const char *text)
  */
 static SPF_dns_rr_t *
 spf_dns_exp(SPF_dns_server_t *srv, struct spf_ctx *ctx, const char *name,
-	    struct spf_query *q)
+            struct spf_query *q)
 {
 	SPF_dns_rr_t *rr;
 	char *text;
@@ -341,8 +337,8 @@ spf_dns_exp(SPF_dns_server_t *srv, struct spf_ctx *ctx, const char *name,
 	    (text = spf_exp_spaces(q->set.rr[0].text)) == NULL)
 		return spf_rr_build(srv, name, ns_t_txt, DNS_NODATA, NULL, 0);
 	rr = SPF_dns_rr_new_init(srv, name, ns_t_txt, 0, NETDB_SUCCESS);
-	if (rr != NULL && SPF_dns_rr_buf_realloc(rr, 0, strlen(text) + 1) ==
-			      SPF_E_SUCCESS) {
+	if (rr != NULL &&
+	    SPF_dns_rr_buf_realloc(rr, 0, strlen(text) + 1) == SPF_E_SUCCESS) {
 		memcpy(rr->rr[0]->txt, text, strlen(text) + 1);
 		rr->num_rr = 1;
 		ctx->exp_found = 1;
@@ -408,7 +404,7 @@ spf_any(const struct spf_ctx *ctx, struct spf_query *q)
 /* spf_dns_lookup - libspf2's lookup hook */
 static SPF_dns_rr_t *
 spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
-	       int should_cache)
+               int should_cache)
 {
 	struct spf_ctx *ctx = spf_current;
 	struct spf_query *q;
@@ -428,21 +424,21 @@ spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
 		return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
 	if (spf_name_ok(domain) < 0)
 		return SPF_dns_rr_new_init(srv, domain, type, 0,
-					   HOST_NOT_FOUND);
+		                           HOST_NOT_FOUND);
 	q = spf_dns_fetch(ctx, domain, type);
 	if (q == NULL)
 		return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
 	if (counted && spf_dns_void(ctx, q->status) < 0)
 		q->status = DNS_TEMPERROR;
-	if ((type == ns_t_a || type == ns_t_aaaa) && (any || (!counted &&
-							      follow_any)))
+	if ((type == ns_t_a || type == ns_t_aaaa) &&
+	    (any || (!counted && follow_any)))
 		spf_any(ctx, q);
 	if (type == ns_t_txt)
 		rr = spf_dns_exp(srv, ctx, domain, q);
 	else
-		rr = spf_rr_build(srv, domain, type, q->status, &q->set,
-				  type == ns_t_ptr ? SPF_MAX_NAMES
-						   : (size_t)-1);
+		rr =
+		    spf_rr_build(srv, domain, type, q->status, &q->set,
+		                 type == ns_t_ptr ? SPF_MAX_NAMES : (size_t)-1);
 	if (q->status == DNS_ANSWER && (type == ns_t_mx || type == ns_t_ptr)) {
 		spf_dns_remember(ctx, &q->set);
 		ctx->follow_any = any && type == ns_t_mx;
@@ -496,8 +492,8 @@ spf_syntax(SPF_response_t *resp, struct spf_ctx *ctx, const char *why)
  */
 static SPF_errcode_t
 spf_compile(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
-	    SPF_record_t **recordp, struct spf_ctx *ctx,
-	    const struct dns_rr *rr)
+            SPF_record_t **recordp, struct spf_ctx *ctx,
+            const struct dns_rr *rr)
 {
 	char why[160], *text;
 	size_t len = rr->text_len * 2 + 64;
@@ -509,7 +505,8 @@ spf_compile(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 		return spf_syntax(resp, ctx, why);
 	text = malloc(len);
 	if (text == NULL)
-		return spf_get_fail(resp, SPF_E_NO_MEMORY, SPF_RESULT_TEMPERROR);
+		return spf_get_fail(resp, SPF_E_NO_MEMORY,
+		                    SPF_RESULT_TEMPERROR);
 	if (spf_record_rewrite(rr->text, req->client_ver, text, len) < 0) {
 		free(text);
 		return spf_syntax(resp, ctx, "record too long");
@@ -527,8 +524,8 @@ spf_compile(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 
 /* spf_dns_get_spf - libspf2's record hook (top level, include, redirect) */
 static SPF_errcode_t
-spf_dns_get_spf(SPF_server_t *server, SPF_request_t *req,
-		SPF_response_t *resp, SPF_record_t **recordp)
+spf_dns_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
+                SPF_record_t **recordp)
 {
 	struct spf_ctx *ctx = spf_current;
 	const char *domain = req->cur_dom;
@@ -538,15 +535,18 @@ spf_dns_get_spf(SPF_server_t *server, SPF_request_t *req,
 
 	*recordp = NULL;
 	if (ctx == NULL || domain == NULL)
-		return spf_get_fail(resp, SPF_E_DNS_ERROR, SPF_RESULT_TEMPERROR);
-	if (ctx->fetches++ > 0 && (counted = spf_dns_count(ctx, domain,
-							   ns_t_any)) < 0)
-		return spf_get_fail(resp, SPF_E_DNS_ERROR, SPF_RESULT_TEMPERROR);
+		return spf_get_fail(resp, SPF_E_DNS_ERROR,
+		                    SPF_RESULT_TEMPERROR);
+	if (ctx->fetches++ > 0 &&
+	    (counted = spf_dns_count(ctx, domain, ns_t_any)) < 0)
+		return spf_get_fail(resp, SPF_E_DNS_ERROR,
+		                    SPF_RESULT_TEMPERROR);
 	if (spf_domain_check(domain) < 0)
 		return spf_get_fail(resp, SPF_E_NOT_SPF, SPF_RESULT_NONE);
 	q = spf_dns_fetch(ctx, domain, ns_t_txt);
 	if (q == NULL)
-		return spf_get_fail(resp, SPF_E_NO_MEMORY, SPF_RESULT_TEMPERROR);
+		return spf_get_fail(resp, SPF_E_NO_MEMORY,
+		                    SPF_RESULT_TEMPERROR);
 	if (counted && spf_dns_void(ctx, q->status) < 0)
 		q->status = DNS_TEMPERROR;
 	if (q->status == DNS_TEMPERROR)
@@ -555,10 +555,10 @@ spf_dns_get_spf(SPF_server_t *server, SPF_request_t *req,
 		err = spf_get_fail(resp, SPF_E_NOT_SPF, SPF_RESULT_NONE);
 	else if (idx == -2)
 		err = spf_get_fail(resp, SPF_E_MULTIPLE_RECORDS,
-				   SPF_RESULT_PERMERROR);
+		                   SPF_RESULT_PERMERROR);
 	else
 		err = spf_compile(server, req, resp, recordp, ctx,
-				  &q->set.rr[idx]);
+		                  &q->set.rr[idx]);
 	spf_query_free(q);
 	return err;
 }

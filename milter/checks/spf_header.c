@@ -140,7 +140,7 @@ spf_mailbox(const char *s)
  */
 static void
 spf_template(struct spf_buf *b, const char *tpl, const struct spf_outcome *o,
-	     const char *ip)
+             const char *ip)
 {
 	for (; *tpl != '\0'; tpl++) {
 		if (tpl[0] != '$' || tpl[1] == '\0') {
@@ -160,22 +160,22 @@ spf_template(struct spf_buf *b, const char *tpl, const struct spf_outcome *o,
 /* spf_comment - the human part of Received-SPF, in parentheses */
 static void
 spf_comment(struct spf_buf *b, const struct spf_outcome *o, const char *ip,
-	    const char *receiver)
+            const char *receiver)
 {
 	static const char *const tpl[RESULT_COUNT] = {
-		[RESULT_PASS] = "domain of $S designates $I as permitted sender",
-		[RESULT_FAIL] = "domain of $S does not designate $I as "
-				"permitted sender",
-		[RESULT_SOFTFAIL] = "transitioning domain of $S does not "
-				    "designate $I as permitted sender",
-		[RESULT_NEUTRAL] = "$I is neither permitted nor denied by "
-				   "domain of $S",
-		[RESULT_NONE] = "domain of $S does not provide an SPF record",
-		[RESULT_POLICY] = "domain of $S: policy",
-		[RESULT_TEMPERROR] = "temporary error in processing during "
-				     "lookup of $S: $R",
-		[RESULT_PERMERROR] = "permanent error in processing during "
-				     "lookup of $S: $R",
+	    [RESULT_PASS] = "domain of $S designates $I as permitted sender",
+	    [RESULT_FAIL] = "domain of $S does not designate $I as "
+	                    "permitted sender",
+	    [RESULT_SOFTFAIL] = "transitioning domain of $S does not "
+	                        "designate $I as permitted sender",
+	    [RESULT_NEUTRAL] = "$I is neither permitted nor denied by "
+	                       "domain of $S",
+	    [RESULT_NONE] = "domain of $S does not provide an SPF record",
+	    [RESULT_POLICY] = "domain of $S: policy",
+	    [RESULT_TEMPERROR] = "temporary error in processing during "
+	                         "lookup of $S: $R",
+	    [RESULT_PERMERROR] = "permanent error in processing during "
+	                         "lookup of $S: $R",
 	};
 
 	spf_buf_putc(b, '(');
@@ -184,7 +184,7 @@ spf_comment(struct spf_buf *b, const struct spf_outcome *o, const char *ip,
 		spf_buf_puts(b, ": ");
 	}
 	spf_template(b, tpl[o->result < RESULT_COUNT ? o->result : RESULT_NONE],
-		     o, ip);
+	             o, ip);
 	spf_buf_putc(b, ')');
 }
 
@@ -200,7 +200,7 @@ spf_kv(struct spf_buf *b, const char *key, const char *value, int first)
 
 int
 spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
-		 const char *helo, const char *receiver, char *buf, size_t len)
+                 const char *helo, const char *receiver, char *buf, size_t len)
 {
 	struct spf_buf b = {buf, len, 0, 0};
 	char addr[NETADDR_TEXT_MAX] = "";

@@ -15,27 +15,27 @@
 
 enum spf_abort {
 	SPF_ABORT_NONE = 0,
-	SPF_ABORT_TIMEOUT,	/* deadline reached: temperror */
-	SPF_ABORT_LIMIT,	/* more than 10 DNS-querying terms */
-	SPF_ABORT_VOID,		/* more than 2 void lookups */
+	SPF_ABORT_TIMEOUT, /* deadline reached: temperror */
+	SPF_ABORT_LIMIT,   /* more than 10 DNS-querying terms */
+	SPF_ABORT_VOID,    /* more than 2 void lookups */
 };
 
 struct spf_ctx {
 	struct dns_resolver *resolver;
-	struct netaddr client;	/* for SPF_ANY_PREFIX answers */
+	struct netaddr client; /* for SPF_ANY_PREFIX answers */
 	uint64_t deadline_ms;
-	unsigned lookups;	/* DNS-querying terms so far */
-	unsigned voids;		/* void lookups so far */
-	unsigned fetches;	/* SPF record fetches (first is free) */
+	unsigned lookups; /* DNS-querying terms so far */
+	unsigned voids;   /* void lookups so far */
+	unsigned fetches; /* SPF record fetches (first is free) */
 	enum spf_abort abort;
-	int temperror;		/* some lookup failed (SERVFAIL, timeout) */
-	int exp_found;		/* an exp= TXT was fetched and is valid */
-	int syntax;		/* a record failed the validator */
-	char problem[160];	/* first syntax problem, for problem= */
+	int temperror;     /* some lookup failed (SERVFAIL, timeout) */
+	int exp_found;     /* an exp= TXT was fetched and is valid */
+	int syntax;        /* a record failed the validator */
+	char problem[160]; /* first syntax problem, for problem= */
 	/* A/AAAA lookups that follow an MX or PTR answer do not count. */
 	char follow[SPF_MAX_NAMES][DNS_NAME_MAX];
 	size_t nfollow, ifollow;
-	int follow_any;		/* the MX was asked with SPF_ANY_PREFIX */
+	int follow_any; /* the MX was asked with SPF_ANY_PREFIX */
 };
 
 SPF_dns_server_t *spf_dns_new(void);

@@ -13,7 +13,7 @@ spf_job_fail(struct spf_job *job, const char *why)
 	memset(&job->out, 0, sizeof(job->out));
 	job->out.result = RESULT_TEMPERROR;
 	snprintf(job->out.identity, sizeof(job->out.identity), "%s",
-		 job->helo_identity ? "helo" : "mailfrom");
+	         job->helo_identity ? "helo" : "mailfrom");
 	snprintf(job->out.reason, sizeof(job->out.reason), "%s", why);
 }
 
@@ -31,11 +31,11 @@ spf_job_main(void *arg)
 	}
 	if (job->helo_identity)
 		rc = spf_check_helo(r, &job->ip, job->helo, job->receiver,
-				    job->deadline_ms, &job->out);
+		                    job->deadline_ms, &job->out);
 	else
 		rc = spf_check_mailfrom(r, &job->ip, job->helo, job->mailfrom,
-					job->receiver, job->deadline_ms,
-					&job->out);
+		                        job->receiver, job->deadline_ms,
+		                        &job->out);
 	dns_resolver_free(r);
 	spf_dns_forget_abandoned();
 	if (rc != 0)
@@ -46,23 +46,23 @@ spf_job_main(void *arg)
 /* spf_job_start - copy the inputs and start the thread */
 void
 spf_job_start(struct spf_job *job, const struct dns_config *dc,
-	      struct dns_cache *cache, const struct netaddr *ip,
-	      const char *helo, const char *mailfrom, int helo_identity,
-	      const char *receiver, uint64_t deadline_ms)
+              struct dns_cache *cache, const struct netaddr *ip,
+              const char *helo, const char *mailfrom, int helo_identity,
+              const char *receiver, uint64_t deadline_ms)
 {
 	memset(job, 0, sizeof(*job));
 	job->helo_identity = helo_identity;
 	job->dns_config = *dc;
 	snprintf(job->servers, sizeof(job->servers), "%s",
-		 dc->servers ? dc->servers : "");
+	         dc->servers ? dc->servers : "");
 	job->dns_config.servers = job->servers[0] ? job->servers : NULL;
 	job->cache = cache;
 	job->ip = *ip;
 	snprintf(job->helo, sizeof(job->helo), "%s", helo ? helo : "");
 	snprintf(job->mailfrom, sizeof(job->mailfrom), "%s",
-		 mailfrom ? mailfrom : "");
+	         mailfrom ? mailfrom : "");
 	snprintf(job->receiver, sizeof(job->receiver), "%s",
-		 receiver ? receiver : "");
+	         receiver ? receiver : "");
 	job->deadline_ms = deadline_ms;
 	if (pthread_create(&job->thread, NULL, spf_job_main, job) != 0) {
 		spf_job_fail(job, "cannot start the SPF check");

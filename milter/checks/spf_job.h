@@ -19,7 +19,7 @@
 #include "milter/checks/spf.h"
 
 struct spf_job {
-	int started;	/* a thread runs (or ran) the check */
+	int started; /* a thread runs (or ran) the check */
 	int joined;
 	int helo_identity; /* check the HELO identity, not MAIL FROM */
 	pthread_t thread;
@@ -39,9 +39,9 @@ struct spf_job {
  * outcome is temperror at once (never a silent none).
  */
 void spf_job_start(struct spf_job *job, const struct dns_config *dc,
-		   struct dns_cache *cache, const struct netaddr *ip,
-		   const char *helo, const char *mailfrom, int helo_identity,
-		   const char *receiver, uint64_t deadline_ms);
+                   struct dns_cache *cache, const struct netaddr *ip,
+                   const char *helo, const char *mailfrom, int helo_identity,
+                   const char *receiver, uint64_t deadline_ms);
 
 /* spf_job_join - wait for the outcome; a job never started gives none */
 const struct spf_outcome *spf_job_join(struct spf_job *job);

@@ -42,7 +42,7 @@ spf_why(char *why, size_t whylen, const char *text, struct spf_span term)
 
 	if (why != NULL && whylen > 0)
 		snprintf(why, whylen, "%s: \"%.*s\"", text, n,
-			 term.p != NULL ? term.p : "");
+		         term.p != NULL ? term.p : "");
 	return -1;
 }
 
@@ -220,7 +220,8 @@ spf_ip4_network(struct spf_span s)
 		     i++)
 			;
 		if (spf_number((struct spf_span){s.p + start, i - start}, 3,
-			       &v) < 0 || v > 255)
+		               &v) < 0 ||
+		    v > 255)
 			return -1;
 	}
 	return i == s.n ? 0 : -1;
@@ -260,8 +261,10 @@ spf_cut_cidr(struct spf_span *s, size_t maxdigits, unsigned max, int *out)
 		i--;
 	if (i == 0 || s->p[i - 1] != '/')
 		return 0;
-	if (i == s->n || spf_number((struct spf_span){s->p + i, s->n - i},
-				    maxdigits, &v) < 0 || v > max)
+	if (i == s->n ||
+	    spf_number((struct spf_span){s->p + i, s->n - i}, maxdigits, &v) <
+	        0 ||
+	    v > max)
 		return -1;
 	*out = (int)v;
 	s->n = i - 1;
@@ -283,9 +286,9 @@ spf_dual_cidr(struct spf_span *s, int *v4out, int *v6out)
 	if (spf_cut_cidr(s, 3, 128, &v6) < 0)
 		return -1;
 	if (v6 >= 0 && s->n > 0 && s->p[s->n - 1] == '/') {
-		s->n--;	/* "//N": that was the IPv6 length */
+		s->n--; /* "//N": that was the IPv6 length */
 	} else if (v6 >= 0) {
-		*s = save;	/* a single "/N" is the IPv4 length */
+		*s = save; /* a single "/N" is the IPv4 length */
 		v6 = -1;
 	}
 	if (spf_cut_cidr(s, 2, 32, &v4) < 0)
@@ -349,8 +352,7 @@ spf_mechanism(struct spf_span name, struct spf_span rest)
 
 /* spf_modifier - name=value; redirect and exp once each */
 static int
-spf_modifier(struct spf_span name, struct spf_span value,
-	     struct spf_seen *seen)
+spf_modifier(struct spf_span name, struct spf_span value, struct spf_seen *seen)
 {
 	size_t tail;
 
@@ -383,7 +385,7 @@ spf_term(struct spf_span t, struct spf_seen *seen)
 		return -1;
 	name.p = t.p + i;
 	while (i < t.n && (spf_is_alnum((unsigned char)t.p[i]) ||
-			   strchr("-_.", t.p[i]) != NULL))
+	                   strchr("-_.", t.p[i]) != NULL))
 		i++;
 	name.n = (size_t)(t.p + i - name.p);
 	rest = (struct spf_span){t.p + i, t.n - i};
@@ -413,7 +415,7 @@ spf_record_check(const char *text, char *why, size_t whylen)
 
 	if (!spf_record_is_spf1(text))
 		return spf_why(why, whylen, "not an SPF version 1 record",
-			       (struct spf_span){text, text ? 6 : 0});
+		               (struct spf_span){text, text ? 6 : 0});
 	end = text + strlen(text);
 	for (p = text + 6; p < end;) {
 		if (*p == ' ') {
@@ -492,13 +494,13 @@ spf_out(char *out, size_t outlen, size_t *used, const char *s, size_t n)
  */
 static int
 spf_ip_zero(struct spf_span t, int family, char *out, size_t outlen,
-	    size_t *used)
+            size_t *used)
 {
 	const char *q = strchr("+-?~", t.p[0]) != NULL ? t.p : "";
 	size_t ql = *q != '\0' ? 1 : 0;
 	int v6 = strncasecmp(t.p + ql, "ip6", 3) == 0;
-	const char *halves = v6 ? "ip6:::/1 |ip6:8000::/1 "
-				: "ip4:0.0.0.0/1 |ip4:128.0.0.0/1 ";
+	const char *halves =
+	    v6 ? "ip6:::/1 |ip6:8000::/1 " : "ip4:0.0.0.0/1 |ip4:128.0.0.0/1 ";
 	const char *bar = strchr(halves, '|');
 
 	if ((family == AF_INET6) != v6)
@@ -519,7 +521,7 @@ spf_ip_zero(struct spf_span t, int family, char *out, size_t outlen,
  */
 static int
 spf_amx_zero(struct spf_span t, int family, char *out, size_t outlen,
-	     size_t *used)
+             size_t *used)
 {
 	struct spf_span rest = t;
 	const char *colon;
@@ -536,8 +538,9 @@ spf_amx_zero(struct spf_span t, int family, char *out, size_t outlen,
 		return -1;
 	if (len == 0) {
 		if (spf_out(out, outlen, used, ":" SPF_ANY_PREFIX,
-			    strlen(":" SPF_ANY_PREFIX)) < 0 ||
-		    (colon == NULL && spf_out(out, outlen, used, "%{d}", 4) < 0))
+		            strlen(":" SPF_ANY_PREFIX)) < 0 ||
+		    (colon == NULL &&
+		     spf_out(out, outlen, used, "%{d}", 4) < 0))
 			return -1;
 		if (colon != NULL)
 			head++;
@@ -545,9 +548,9 @@ spf_amx_zero(struct spf_span t, int family, char *out, size_t outlen,
 	if (spf_out(out, outlen, used, rest.p + head, rest.n - head) < 0)
 		return -1;
 	snprintf(cidr, sizeof(cidr), "%s%d ", family == AF_INET6 ? "//" : "/",
-		 len);
+	         len);
 	return spf_out(out, outlen, used, len > 0 ? cidr : " ",
-		       len > 0 ? strlen(cidr) : 1);
+	               len > 0 ? strlen(cidr) : 1);
 }
 
 /* spf_has_zero_cidr - the term ends in "/0" or "/0//N" */
@@ -582,9 +585,10 @@ spf_term_kind(struct spf_span t, int *all, int *zero_ip)
 	}
 	i = strchr("+-?~", t.p[0]) != NULL ? 1 : 0;
 	*all = t.n - i == 3 && strncasecmp(t.p + i, "all", 3) == 0;
-	*zero_ip = t.n > i + 5 && (strncasecmp(t.p + i, "ip4:", 4) == 0 ||
-				   strncasecmp(t.p + i, "ip6:", 4) == 0) &&
-		   t.n >= 2 && strncmp(t.p + t.n - 2, "/0", 2) == 0;
+	*zero_ip = t.n > i + 5 &&
+	           (strncasecmp(t.p + i, "ip4:", 4) == 0 ||
+	            strncasecmp(t.p + i, "ip6:", 4) == 0) &&
+	           t.n >= 2 && strncmp(t.p + t.n - 2, "/0", 2) == 0;
 	if (!*zero_ip && spf_has_zero_cidr(t) &&
 	    (strncasecmp(t.p + i, "a", 1) == 0 ||
 	     strncasecmp(t.p + i, "mx", 2) == 0))
@@ -618,8 +622,8 @@ spf_record_rewrite(const char *text, int family, char *out, size_t outlen)
 			rc = spf_ip_zero(t, family, out, outlen, &used);
 		else if (kind == 4)
 			rc = spf_amx_zero(t, family, out, outlen, &used);
-		else if (kind != 3 && (rc = spf_out(out, outlen, &used, t.p,
-						    t.n)) == 0)
+		else if (kind != 3 &&
+		         (rc = spf_out(out, outlen, &used, t.p, t.n)) == 0)
 			rc = spf_out(out, outlen, &used, " ", 1);
 	}
 	if (rc == 0 && redirect.p != NULL && !has_all)

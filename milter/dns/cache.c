@@ -30,9 +30,9 @@
 #include "milter/dns/dns_internal.h"
 
 struct cache_entry {
-	struct cache_entry *hnext;	/* hash chain */
-	struct cache_entry *prev;	/* LRU: towards most recent */
-	struct cache_entry *next;	/* LRU: towards least recent */
+	struct cache_entry *hnext; /* hash chain */
+	struct cache_entry *prev;  /* LRU: towards most recent */
+	struct cache_entry *next;  /* LRU: towards least recent */
 	uint32_t hash;
 	int type;
 	enum dns_status status;
@@ -47,9 +47,9 @@ struct cache_entry {
 struct dns_cache {
 	pthread_mutex_t lock;
 	struct cache_entry **buckets;
-	size_t nbuckets;		/* a power of two */
-	struct cache_entry *head;	/* most recently used */
-	struct cache_entry *tail;	/* evicted first */
+	size_t nbuckets;          /* a power of two */
+	struct cache_entry *head; /* most recently used */
+	struct cache_entry *tail; /* evicted first */
 	size_t entries;
 	size_t max_entries;
 	unsigned max_ttl;
@@ -66,8 +66,9 @@ cache_key(const char *name, char *key, size_t len)
 	for (i = 0; name[i] != '\0'; i++) {
 		if (i + 1 >= len)
 			return -1;
-		key[i] = name[i] >= 'A' && name[i] <= 'Z' ?
-		    (char)(name[i] - 'A' + 'a') : name[i];
+		key[i] = name[i] >= 'A' && name[i] <= 'Z'
+		             ? (char)(name[i] - 'A' + 'a')
+		             : name[i];
 	}
 	key[i] = '\0';
 	return 0;
@@ -149,8 +150,9 @@ dns_cache_new(size_t max_entries, unsigned max_ttl)
 		return NULL;
 	c->max_entries = max_entries;
 	c->max_ttl = max_ttl;
-	for (c->nbuckets = 16; c->nbuckets < max_entries &&
-	     c->nbuckets < ((size_t)1 << 24); c->nbuckets <<= 1)
+	for (c->nbuckets = 16;
+	     c->nbuckets < max_entries && c->nbuckets < ((size_t)1 << 24);
+	     c->nbuckets <<= 1)
 		;
 	if ((c->buckets = calloc(c->nbuckets, sizeof(*c->buckets))) == NULL ||
 	    pthread_mutex_init(&c->lock, NULL) != 0) {
@@ -181,7 +183,7 @@ dns_cache_free(struct dns_cache *cache)
 /* dns_cache_stats - snapshot of the counters; any pointer may be NULL */
 void
 dns_cache_stats(struct dns_cache *cache, size_t *entries, size_t *hits,
-		size_t *misses)
+                size_t *misses)
 {
 	size_t e = 0, h = 0, m = 0;
 
@@ -220,7 +222,7 @@ cache_copy_out(const struct cache_entry *e, struct dns_cache_hit *hit)
  */
 int
 dns_cache_get(struct dns_cache *cache, const char *name, int type,
-	      struct dns_cache_hit *hit)
+              struct dns_cache_hit *hit)
 {
 	char key[DNS_NAME_MAX];
 	struct cache_entry **pp;
@@ -251,7 +253,7 @@ dns_cache_get(struct dns_cache *cache, const char *name, int type,
 /* cache_entry_new - an unlinked entry holding a copy of res */
 static struct cache_entry *
 cache_entry_new(const char *key, int type, const struct dns_result *res,
-		uint64_t expires_ms)
+                uint64_t expires_ms)
 {
 	struct cache_entry *e;
 
@@ -275,7 +277,7 @@ cache_entry_new(const char *key, int type, const struct dns_result *res,
  */
 void
 dns_cache_put(struct dns_cache *cache, const char *name, int type,
-	      const struct dns_result *res, unsigned ttl)
+              const struct dns_result *res, unsigned ttl)
 {
 	char key[DNS_NAME_MAX];
 	struct cache_entry **pp, *e;
@@ -287,7 +289,7 @@ dns_cache_put(struct dns_cache *cache, const char *name, int type,
 		ttl = cache->max_ttl;
 	if (ttl == 0 || cache_key(name, key, sizeof(key)) < 0 ||
 	    (e = cache_entry_new(key, type, res,
-				 dns_now_ms() + (uint64_t)ttl * 1000)) == NULL)
+	                         dns_now_ms() + (uint64_t)ttl * 1000)) == NULL)
 		return;
 	pthread_mutex_lock(&cache->lock);
 	pp = cache_slot(cache, key, type, e->hash);
@@ -298,8 +300,8 @@ dns_cache_put(struct dns_cache *cache, const char *name, int type,
 	lru_push(cache, e);
 	cache->entries++;
 	while (cache->entries > cache->max_entries)
-		cache_drop(cache, cache_slot(cache, cache->tail->name,
-					     cache->tail->type,
-					     cache->tail->hash));
+		cache_drop(cache,
+		           cache_slot(cache, cache->tail->name,
+		                      cache->tail->type, cache->tail->hash));
 	pthread_mutex_unlock(&cache->lock);
 }

@@ -38,28 +38,28 @@
 #define DNS_NAME_MAX 256 /* 255 octets + NUL, presentation form */
 
 enum dns_status {
-	DNS_ANSWER,	/* at least one record of the asked type */
-	DNS_NXDOMAIN,	/* the name does not exist */
-	DNS_NODATA,	/* the name exists, no record of that type */
-	DNS_TEMPERROR,	/* any failure: try again later */
+	DNS_ANSWER,    /* at least one record of the asked type */
+	DNS_NXDOMAIN,  /* the name does not exist */
+	DNS_NODATA,    /* the name exists, no record of that type */
+	DNS_TEMPERROR, /* any failure: try again later */
 };
 
 struct dns_config {
-	const char *servers;	/* c-ares form "IP:PORT,[IPv6]:PORT" as
-				 * normalized by conf; NULL or "" = the
-				 * system's resolv.conf */
+	const char *servers;     /* c-ares form "IP:PORT,[IPv6]:PORT" as
+	                          * normalized by conf; NULL or "" = the
+	                          * system's resolv.conf */
 	unsigned try_timeout_ms; /* c-ares per-attempt timeout */
-	unsigned tries;		/* c-ares attempts per server */
+	unsigned tries;          /* c-ares attempts per server */
 };
 
 struct dns_result {
 	enum dns_status status;
-	int rcode;		    /* DNS RCODE from the packet, -1 if none */
-	const char *reason;	    /* short text for logs: "SERVFAIL",
-				     * "timeout", "refused", "malformed" ... */
+	int rcode;                   /* DNS RCODE from the packet, -1 if none */
+	const char *reason;          /* short text for logs: "SERVFAIL",
+	                              * "timeout", "refused", "malformed" ... */
 	const unsigned char *packet; /* raw answer or NULL */
 	size_t len;
-	int cached;		    /* answered from the shared cache */
+	int cached; /* answered from the shared cache */
 };
 
 typedef void dns_callback(void *arg, const struct dns_result *result);
@@ -74,14 +74,14 @@ void dns_library_cleanup(void);
 struct dns_cache *dns_cache_new(size_t max_entries, unsigned max_ttl);
 void dns_cache_free(struct dns_cache *cache);
 void dns_cache_stats(struct dns_cache *cache, size_t *entries, size_t *hits,
-		     size_t *misses);
+                     size_t *misses);
 
 /*
  * dns_resolver_new - a resolver for one connection. cache may be NULL.
  * Returns NULL on failure (and logs nothing: the caller does).
  */
 struct dns_resolver *dns_resolver_new(const struct dns_config *config,
-				      struct dns_cache *cache);
+                                      struct dns_cache *cache);
 void dns_resolver_free(struct dns_resolver *resolver);
 
 /*
@@ -93,7 +93,7 @@ void dns_resolver_free(struct dns_resolver *resolver);
  * DNS_TEMPERROR).
  */
 int dns_query(struct dns_resolver *resolver, const char *name, int type,
-	      dns_callback *callback, void *arg);
+              dns_callback *callback, void *arg);
 
 /*
  * dns_forget - the memory arg points to is going away: queries started
@@ -111,7 +111,7 @@ void dns_pump(struct dns_resolver *resolver);
  * Queries still in flight at the deadline stay in flight.
  */
 int dns_wait(struct dns_resolver *resolver, int (*done)(void *arg), void *arg,
-	     uint64_t deadline_ms);
+             uint64_t deadline_ms);
 
 /* dns_in_flight - queries started and not yet completed */
 size_t dns_in_flight(const struct dns_resolver *resolver);
@@ -127,11 +127,11 @@ uint64_t dns_now_ms(void);
 struct dns_rr {
 	int type;
 	unsigned ttl;
-	struct netaddr addr;		/* A, AAAA */
-	char name[DNS_NAME_MAX];	/* PTR, CNAME, NS, MX target */
-	unsigned preference;		/* MX */
-	char *text;			/* TXT: character-strings joined
-					 * without separator, NUL-terminated */
+	struct netaddr addr;     /* A, AAAA */
+	char name[DNS_NAME_MAX]; /* PTR, CNAME, NS, MX target */
+	unsigned preference;     /* MX */
+	char *text;              /* TXT: character-strings joined
+	                          * without separator, NUL-terminated */
 	size_t text_len;
 };
 
@@ -141,12 +141,12 @@ struct dns_rrset {
 };
 
 int dns_rrset_parse(const unsigned char *packet, size_t len, int type,
-		    struct dns_rrset *out);
+                    struct dns_rrset *out);
 void dns_rrset_free(struct dns_rrset *set);
 
 /* dns_reverse_name - "4.3.2.1.in-addr.arpa" / nibble ".ip6.arpa" name */
-int dns_reverse_name(const struct netaddr *addr, const char *suffix,
-		     char *buf, size_t len);
+int dns_reverse_name(const struct netaddr *addr, const char *suffix, char *buf,
+                     size_t len);
 
 const char *dns_status_name(enum dns_status status);
 

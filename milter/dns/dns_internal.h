@@ -17,8 +17,8 @@
 
 #include "milter/dns/dns.h"
 
-#define DNS_CNAME_CHAIN_MAX 8	/* CNAME links followed in one answer */
-#define DNS_NEG_TTL_DEFAULT 60	/* negative answer without an SOA */
+#define DNS_CNAME_CHAIN_MAX 8  /* CNAME links followed in one answer */
+#define DNS_NEG_TTL_DEFAULT 60 /* negative answer without an SOA */
 
 /*
  * dns_classify - read the header and question of an answer to (qname,
@@ -26,7 +26,7 @@
  * left alone).
  */
 void dns_classify(const unsigned char *packet, size_t len, const char *qname,
-		  int qtype, struct dns_result *res);
+                  int qtype, struct dns_result *res);
 
 /*
  * dns_packet_ttl - the caching lifetime in seconds of an answer already
@@ -35,7 +35,7 @@ void dns_classify(const unsigned char *packet, size_t len, const char *qname,
  * Returns 0 for TEMPERROR and for anything unparsable.
  */
 unsigned dns_packet_ttl(const unsigned char *packet, size_t len,
-			enum dns_status status);
+                        enum dns_status status);
 
 /* dns_name_valid - 1 when name is a possible DNS name, else 0 */
 int dns_name_valid(const char *name);
@@ -48,14 +48,14 @@ int dns_name_valid(const char *name);
 struct dns_cache_hit {
 	enum dns_status status;
 	int rcode;
-	const char *reason;	/* a static string */
-	unsigned char *packet;	/* caller frees */
+	const char *reason;    /* a static string */
+	unsigned char *packet; /* caller frees */
 	size_t len;
 };
 
 int dns_cache_get(struct dns_cache *cache, const char *name, int type,
-		  struct dns_cache_hit *hit);
+                  struct dns_cache_hit *hit);
 void dns_cache_put(struct dns_cache *cache, const char *name, int type,
-		   const struct dns_result *res, unsigned ttl);
+                   const struct dns_result *res, unsigned ttl);
 
 #endif

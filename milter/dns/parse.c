@@ -36,30 +36,29 @@ struct dns_chain {
 };
 
 typedef int rdata_decoder(const ns_msg *msg, const ns_rr *rr,
-			  struct dns_rr *out);
+                          struct dns_rr *out);
 
-static rdata_decoder decode_a, decode_aaaa, decode_name, decode_mx,
-    decode_txt;
+static rdata_decoder decode_a, decode_aaaa, decode_name, decode_mx, decode_txt;
 
 static const struct {
 	int type;
 	rdata_decoder *decode;
 } decoders[] = {
-	{ ns_t_a, decode_a },	    { ns_t_aaaa, decode_aaaa },
-	{ ns_t_ptr, decode_name },  { ns_t_cname, decode_name },
-	{ ns_t_ns, decode_name },   { ns_t_mx, decode_mx },
-	{ ns_t_txt, decode_txt },
+    {ns_t_a, decode_a},      {ns_t_aaaa, decode_aaaa},
+    {ns_t_ptr, decode_name}, {ns_t_cname, decode_name},
+    {ns_t_ns, decode_name},  {ns_t_mx, decode_mx},
+    {ns_t_txt, decode_txt},
 };
 
 static const struct {
 	int rcode;
 	const char *reason;
 } rcode_names[] = {
-	{ ns_r_formerr, "FORMERR" }, { ns_r_servfail, "SERVFAIL" },
-	{ ns_r_notimpl, "NOTIMP" },  { ns_r_refused, "REFUSED" },
-	{ ns_r_yxdomain, "YXDOMAIN" }, { ns_r_yxrrset, "YXRRSET" },
-	{ ns_r_nxrrset, "NXRRSET" }, { ns_r_notauth, "NOTAUTH" },
-	{ ns_r_notzone, "NOTZONE" },
+    {ns_r_formerr, "FORMERR"},   {ns_r_servfail, "SERVFAIL"},
+    {ns_r_notimpl, "NOTIMP"},    {ns_r_refused, "REFUSED"},
+    {ns_r_yxdomain, "YXDOMAIN"}, {ns_r_yxrrset, "YXRRSET"},
+    {ns_r_nxrrset, "NXRRSET"},   {ns_r_notauth, "NOTAUTH"},
+    {ns_r_notzone, "NOTZONE"},
 };
 
 /* copy_name - bounded copy; returns -1 when src does not fit */
@@ -97,13 +96,13 @@ decode_aaaa(const ns_msg *msg, const ns_rr *rr, struct dns_rr *out)
 	sin6.sin6_family = AF_INET6;
 	memcpy(&sin6.sin6_addr, ns_rr_rdata(*rr), 16);
 	return netaddr_from_sockaddr((const struct sockaddr *)&sin6,
-				     &out->addr);
+	                             &out->addr);
 }
 
 /* uncompress_at - a domain name at p inside rr's RDATA */
 static int
 uncompress_at(const ns_msg *msg, const ns_rr *rr, const unsigned char *p,
-	      char *buf, size_t len)
+              char *buf, size_t len)
 {
 	const unsigned char *end = ns_rr_rdata(*rr) + ns_rr_rdlen(*rr);
 	int n;
@@ -111,7 +110,7 @@ uncompress_at(const ns_msg *msg, const ns_rr *rr, const unsigned char *p,
 	if (p >= end)
 		return -1;
 	n = ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), p, buf,
-			       len);
+	                       len);
 	if (n < 0 || p + n != end)
 		return -1;
 	return 0;
@@ -122,7 +121,7 @@ static int
 decode_name(const ns_msg *msg, const ns_rr *rr, struct dns_rr *out)
 {
 	return uncompress_at(msg, rr, ns_rr_rdata(*rr), out->name,
-			     sizeof(out->name));
+	                     sizeof(out->name));
 }
 
 /* decode_mx - preference and exchange of an MX record */
@@ -133,7 +132,7 @@ decode_mx(const ns_msg *msg, const ns_rr *rr, struct dns_rr *out)
 		return -1;
 	out->preference = ns_get16(ns_rr_rdata(*rr));
 	return uncompress_at(msg, rr, ns_rr_rdata(*rr) + 2, out->name,
-			     sizeof(out->name));
+	                     sizeof(out->name));
 }
 
 /* decode_txt - join the character-strings of a TXT record */
@@ -149,7 +148,7 @@ decode_txt(const ns_msg *msg, const ns_rr *rr, struct dns_rr *out)
 	while (pos < rdlen) {
 		seg = p[pos++];
 		if (seg > rdlen - pos)
-			return -1;	/* text freed with the rrset */
+			return -1; /* text freed with the rrset */
 		memcpy(out->text + n, p + pos, seg);
 		n += seg;
 		pos += seg;
@@ -218,7 +217,7 @@ chain_next(ns_msg *msg, struct dns_chain *chain)
 			return -1;
 		if (copy_name(target, sizeof(target), tmp.name) < 0 ||
 		    chain_has(chain, target))
-			return 0;	/* a loop ends the chain */
+			return 0; /* a loop ends the chain */
 		memcpy(chain->names[chain->count++], target, sizeof(target));
 		return 1;
 	}
@@ -233,7 +232,7 @@ chain_build(ns_msg *msg, int type, struct dns_chain *chain)
 
 	chain->count = 0;
 	if (read_question(msg, chain->names[0], sizeof(chain->names[0]),
-			  &qtype) < 0)
+	                  &qtype) < 0)
 		return -1;
 	chain->count = 1;
 	if (type == ns_t_cname)
@@ -258,7 +257,7 @@ rr_matches(const ns_rr *rr, int type, const struct dns_chain *chain)
 /* rrset_fill - decode the matching answer records into out */
 static int
 rrset_fill(ns_msg *msg, int type, const struct dns_chain *chain,
-	   struct dns_rrset *out)
+           struct dns_rrset *out)
 {
 	size_t n = 0, max;
 	ns_rr rr;
@@ -272,7 +271,7 @@ rrset_fill(ns_msg *msg, int type, const struct dns_chain *chain,
 			return -1;
 		if (!rr_matches(&rr, type, chain))
 			continue;
-		out->count = n + 1;	/* so a failure frees its text */
+		out->count = n + 1; /* so a failure frees its text */
 		if (decode_rr(msg, &rr, &out->rr[n]) < 0)
 			return -1;
 		n++;
@@ -286,7 +285,7 @@ rrset_fill(ns_msg *msg, int type, const struct dns_chain *chain,
  */
 int
 dns_rrset_parse(const unsigned char *packet, size_t len, int type,
-		struct dns_rrset *out)
+                struct dns_rrset *out)
 {
 	struct dns_chain chain;
 	ns_msg msg;
@@ -320,8 +319,7 @@ dns_rrset_free(struct dns_rrset *set)
 
 /* set_outcome - fill the status and reason of res */
 static void
-set_outcome(struct dns_result *res, enum dns_status status,
-	    const char *reason)
+set_outcome(struct dns_result *res, enum dns_status status, const char *reason)
 {
 	res->status = status;
 	res->reason = reason;
@@ -330,7 +328,7 @@ set_outcome(struct dns_result *res, enum dns_status status,
 /* classify_noerror - ANSWER when a record of qtype is there, else NODATA */
 static void
 classify_noerror(const unsigned char *packet, size_t len, int qtype,
-		 struct dns_result *res)
+                 struct dns_result *res)
 {
 	struct dns_rrset set;
 
@@ -400,7 +398,7 @@ same_name(const char *a, const char *b)
  */
 void
 dns_classify(const unsigned char *packet, size_t len, const char *qname,
-	     int qtype, struct dns_result *res)
+             int qtype, struct dns_result *res)
 {
 	char name[DNS_NAME_MAX];
 	ns_msg msg;
@@ -434,7 +432,7 @@ soa_ttl(const ns_rr *rr)
 	unsigned long minimum;
 	int i, n;
 
-	for (i = 0; i < 2; i++) {	/* MNAME, RNAME */
+	for (i = 0; i < 2; i++) { /* MNAME, RNAME */
 		if ((n = dn_skipname(p, end)) < 0)
 			return -1;
 		p += n;
@@ -474,8 +472,7 @@ min_section_ttl(ns_msg *msg, ns_sect sect)
  * 0 = do not cache.
  */
 unsigned
-dns_packet_ttl(const unsigned char *packet, size_t len,
-	       enum dns_status status)
+dns_packet_ttl(const unsigned char *packet, size_t len, enum dns_status status)
 {
 	ns_msg msg;
 	long ttl;
@@ -508,7 +505,7 @@ dns_name_valid(const char *name)
 			continue;
 		}
 		if (label == 0)
-			return 0;	/* empty label */
+			return 0; /* empty label */
 		label = 0;
 	}
 	return total <= 253 && label > 0;

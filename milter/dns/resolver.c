@@ -35,8 +35,8 @@
  * Ownership: the resolver owns one dns_pending per query in flight (the
  * c-ares arg); the dns_result handed to a callback lives only during it.
  */
-#include <arpa/nameser.h>
 #include <ares.h>
+#include <arpa/nameser.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -47,15 +47,15 @@
 
 #include "milter/dns/dns_internal.h"
 
-#define DNS_EDNS_SIZE 1232
+#define DNS_EDNS_SIZE          1232
 #define DNS_DEFAULT_TIMEOUT_MS 2000
-#define DNS_DEFAULT_TRIES 2
+#define DNS_DEFAULT_TRIES      2
 
 struct dns_resolver {
 	ares_channel channel;
 	struct dns_cache *cache;
 	size_t in_flight;
-	int destroying;		/* in ares_destroy: run no callbacks */
+	int destroying;              /* in ares_destroy: run no callbacks */
 	struct dns_pending *pending; /* in flight, for dns_forget */
 };
 
@@ -73,20 +73,17 @@ static const struct {
 	int ares_status;
 	const char *reason;
 } ares_reasons[] = {
-	{ ARES_ETIMEOUT, "timeout" },
-	{ ARES_ECANCELLED, "cancelled" },
-	{ ARES_EDESTRUCTION, "cancelled" },
-	{ ARES_ECONNREFUSED, "connection refused" },
-	{ ARES_ENOMEM, "no memory" },
-	{ ARES_ESERVFAIL, "SERVFAIL" },
-	{ ARES_EREFUSED, "REFUSED" },
+    {ARES_ETIMEOUT, "timeout"},       {ARES_ECANCELLED, "cancelled"},
+    {ARES_EDESTRUCTION, "cancelled"}, {ARES_ECONNREFUSED, "connection refused"},
+    {ARES_ENOMEM, "no memory"},       {ARES_ESERVFAIL, "SERVFAIL"},
+    {ARES_EREFUSED, "REFUSED"},
 };
 
 static const char *status_names[] = {
-	[DNS_ANSWER] = "answer",
-	[DNS_NXDOMAIN] = "nxdomain",
-	[DNS_NODATA] = "nodata",
-	[DNS_TEMPERROR] = "temperror",
+    [DNS_ANSWER] = "answer",
+    [DNS_NXDOMAIN] = "nxdomain",
+    [DNS_NODATA] = "nodata",
+    [DNS_TEMPERROR] = "temperror",
 };
 
 /* dns_library_init - ares_library_init, once per process before threads */
@@ -135,18 +132,19 @@ resolver_channel(struct dns_resolver *r, const struct dns_config *config)
 	opts.timeout = DNS_DEFAULT_TIMEOUT_MS;
 	opts.tries = DNS_DEFAULT_TRIES;
 	if (config != NULL && config->try_timeout_ms > 0)
-		opts.timeout = config->try_timeout_ms > INT_MAX ?
-		    INT_MAX : (int)config->try_timeout_ms;
+		opts.timeout = config->try_timeout_ms > INT_MAX
+		                   ? INT_MAX
+		                   : (int)config->try_timeout_ms;
 	if (config != NULL && config->tries > 0)
 		opts.tries = config->tries > 100 ? 100 : (int)config->tries;
 	mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS |
-	    ARES_OPT_TRIES;
+	       ARES_OPT_TRIES;
 	if (ares_init_options(&r->channel, &opts, mask) != ARES_SUCCESS)
 		return -1;
 	if (config != NULL && config->servers != NULL &&
 	    config->servers[0] != '\0' &&
 	    ares_set_servers_ports_csv(r->channel, config->servers) !=
-		ARES_SUCCESS) {
+	        ARES_SUCCESS) {
 		ares_destroy(r->channel);
 		return -1;
 	}
@@ -183,7 +181,7 @@ dns_resolver_free(struct dns_resolver *resolver)
 /* deliver - call back with a packet-less outcome */
 static void
 deliver(dns_callback *callback, void *arg, enum dns_status status,
-	const char *reason)
+        const char *reason)
 {
 	struct dns_result res;
 
@@ -254,7 +252,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		res.len = (size_t)alen;
 		dns_classify(abuf, res.len, p->name, p->type, &res);
 		dns_cache_put(r->cache, p->name, p->type, &res,
-			      dns_packet_ttl(abuf, res.len, res.status));
+		              dns_packet_ttl(abuf, res.len, res.status));
 	} else {
 		res.status = DNS_TEMPERROR;
 		res.rcode = -1;
@@ -268,7 +266,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 /* serve_cached - answer from the shared cache; 1 when it did */
 static int
 serve_cached(struct dns_resolver *r, const char *name, int type,
-	     dns_callback *callback, void *arg)
+             dns_callback *callback, void *arg)
 {
 	struct dns_cache_hit hit;
 	struct dns_result res;
@@ -308,7 +306,7 @@ normalize_name(const char *name, char *buf, size_t len)
  */
 int
 dns_query(struct dns_resolver *resolver, const char *name, int type,
-	  dns_callback *callback, void *arg)
+          dns_callback *callback, void *arg)
 {
 	struct dns_pending *p;
 
@@ -388,8 +386,9 @@ step(struct dns_resolver *r, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		if (pfd[i].revents == 0)
 			continue;
-		rfd = pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-		    pfd[i].fd : ARES_SOCKET_BAD;
+		rfd = pfd[i].revents & (POLLIN | POLLERR | POLLHUP)
+		          ? pfd[i].fd
+		          : ARES_SOCKET_BAD;
 		wfd = pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD;
 		ares_process_fd(r->channel, rfd, wfd);
 	}
@@ -425,7 +424,7 @@ wait_timeout(struct dns_resolver *r, uint64_t left_ms)
  */
 int
 dns_wait(struct dns_resolver *resolver, int (*done)(void *arg), void *arg,
-	 uint64_t deadline_ms)
+         uint64_t deadline_ms)
 {
 	uint64_t now;
 

@@ -51,7 +51,7 @@ static int
 reverse_v6(const unsigned char *b, char *buf, size_t len, size_t *pos)
 {
 	static const char hex[] = "0123456789abcdef";
-	char label[3] = { 0, '.', 0 };
+	char label[3] = {0, '.', 0};
 	int i;
 
 	for (i = 31; i >= 0; i--) {
@@ -68,7 +68,7 @@ reverse_v6(const unsigned char *b, char *buf, size_t len, size_t *pos)
  */
 int
 dns_reverse_name(const struct netaddr *addr, const char *suffix, char *buf,
-		 size_t len)
+                 size_t len)
 {
 	size_t pos = 0;
 	int r;

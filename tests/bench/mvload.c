@@ -19,8 +19,9 @@
  * The time of each message is taken from the connect (the first message
  * of a session) or from MAIL (the others) to the final reply. On exit one
  * line: "msgs= ok= rej= temp= err= secs= rate= p50_ms= p90_ms= p99_ms=
- * max_ms=". -v prints the headers a milter adds. IDLE > 0: open that many milter sessions up to HELO, print
- * "idle ready N", hold them until stdin closes, then quit them.
+ * max_ms=". -v prints the headers a milter adds. IDLE > 0: open that many
+ * milter sessions up to HELO, print "idle ready N", hold them until stdin
+ * closes, then quit them.
  *
  * Diagnostics: the first few errors go to stderr; exit 1 on bad usage or
  * when nothing could be sent, else 0.
@@ -43,61 +44,61 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LD_CHUNK	65535
-#define LD_REPLY_MAX	(1024 * 1024)
-#define LD_MAX_ERRS	5
+#define LD_CHUNK     65535
+#define LD_REPLY_MAX (1024 * 1024)
+#define LD_MAX_ERRS  5
 
 /* Protocol step flags (libmilter/mfdef.h, protocol version 6). */
-#define P_NOCONNECT	0x00000001u
-#define P_NOHELO	0x00000002u
-#define P_NOMAIL	0x00000004u
-#define P_NORCPT	0x00000008u
-#define P_NOBODY	0x00000010u
-#define P_NOHDRS	0x00000020u
-#define P_NOEOH		0x00000040u
-#define P_NR_HDR	0x00000080u
-#define P_NODATA	0x00000200u
-#define P_SKIP		0x00000400u
-#define P_NR_CONN	0x00001000u
-#define P_NR_HELO	0x00002000u
-#define P_NR_MAIL	0x00004000u
-#define P_NR_RCPT	0x00008000u
-#define P_NR_DATA	0x00010000u
-#define P_NR_EOH	0x00040000u
-#define P_NR_BODY	0x00080000u
-#define P_LEADSPC	0x00100000u
-#define P_OFFER		0x001fffffu
-#define A_OFFER		0x000001ffu
+#define P_NOCONNECT 0x00000001u
+#define P_NOHELO    0x00000002u
+#define P_NOMAIL    0x00000004u
+#define P_NORCPT    0x00000008u
+#define P_NOBODY    0x00000010u
+#define P_NOHDRS    0x00000020u
+#define P_NOEOH     0x00000040u
+#define P_NR_HDR    0x00000080u
+#define P_NODATA    0x00000200u
+#define P_SKIP      0x00000400u
+#define P_NR_CONN   0x00001000u
+#define P_NR_HELO   0x00002000u
+#define P_NR_MAIL   0x00004000u
+#define P_NR_RCPT   0x00008000u
+#define P_NR_DATA   0x00010000u
+#define P_NR_EOH    0x00040000u
+#define P_NR_BODY   0x00080000u
+#define P_LEADSPC   0x00100000u
+#define P_OFFER     0x001fffffu
+#define A_OFFER     0x000001ffu
 
 enum ld_outcome { LD_OK, LD_REJ, LD_TEMP, LD_ERR };
 
 struct ld_header {
-	char		*name;
-	char		*value;		/* after ":", folds as "\n" */
+	char *name;
+	char *value; /* after ":", folds as "\n" */
 };
 
 struct ld_msg {
 	struct ld_header *hdrs;
-	size_t		 nhdrs;
-	char		*body;		/* CRLF lines */
-	size_t		 bodylen;
-	char		*smtp;		/* CRLF, dot-stuffed, no final "." */
-	size_t		 smtplen;
+	size_t nhdrs;
+	char *body; /* CRLF lines */
+	size_t bodylen;
+	char *smtp; /* CRLF, dot-stuffed, no final "." */
+	size_t smtplen;
 };
 
 struct ld_client {
-	char		 ip[64];
-	char		 name[256];
-	char		 helo[256];
-	char		 from[256];
-	char		 rcpt[256];
+	char ip[64];
+	char name[256];
+	char helo[256];
+	char from[256];
+	char rcpt[256];
 };
 
 struct ld_conn {
-	int		 fd;
-	uint32_t	 proto;		/* milter: negotiated step flags */
-	char		*rbuf;
-	size_t		 rlen;		/* smtp: bytes buffered in rbuf */
+	int fd;
+	uint32_t proto; /* milter: negotiated step flags */
+	char *rbuf;
+	size_t rlen; /* smtp: bytes buffered in rbuf */
 };
 
 static const char *ld_mode = "milter";
@@ -267,7 +268,7 @@ ld_load_msg(struct ld_msg *m, const char *path)
 
 		/* A field runs until a newline not followed by blank. */
 		while ((nl = strchr(p, '\n')) != NULL &&
-		    (nl[1] == ' ' || nl[1] == '\t'))
+		       (nl[1] == ' ' || nl[1] == '\t'))
 			p = nl + 1;
 		if (nl == NULL)
 			break;
@@ -291,7 +292,7 @@ ld_load_clients(const char *path)
 		struct ld_client c;
 
 		if (sscanf(line, "%63s %255s %255s %255s %255s", c.ip, c.name,
-		    c.helo, c.from, c.rcpt) != 5)
+		           c.helo, c.from, c.rcpt) != 5)
 			continue;
 		if (ld_nclients == cap) {
 			cap = cap ? 2 * cap : 256;
@@ -311,7 +312,7 @@ static int
 ld_connect(struct ld_conn *c)
 {
 	int one = 1;
-	struct timeval tv = { .tv_sec = ld_timeout_s, .tv_usec = 0 };
+	struct timeval tv = {.tv_sec = ld_timeout_s, .tv_usec = 0};
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -421,17 +422,12 @@ mp_outcome(char cmd, const char *data, size_t len)
 	switch (cmd) {
 	case 'c':
 	case 'a':
-	case 's':
-		return LD_OK;
+	case 's': return LD_OK;
 	case 'r':
-	case 'd':
-		return LD_REJ;
-	case 't':
-		return LD_TEMP;
-	case 'y':
-		return len > 0 && data[0] == '4' ? LD_TEMP : LD_REJ;
-	default:
-		return -1;
+	case 'd': return LD_REJ;
+	case 't': return LD_TEMP;
+	case 'y': return len > 0 && data[0] == '4' ? LD_TEMP : LD_REJ;
+	default: return -1;
 	}
 }
 
@@ -514,7 +510,7 @@ mp_macro(struct ld_conn *c, char st, const char *const *kv, size_t n)
 static int
 mp_negotiate(struct ld_conn *c)
 {
-	uint32_t v[3] = { htonl(6), htonl(A_OFFER), htonl(P_OFFER) };
+	uint32_t v[3] = {htonl(6), htonl(A_OFFER), htonl(P_OFFER)};
 	char cmd;
 	size_t len;
 
@@ -534,10 +530,17 @@ static int
 mp_open(struct ld_conn *c, const struct ld_client *cl)
 {
 	char buf[600];
-	const char *cm[] = { "j", "mx.bench.example", "{daemon_name}",
-		"mvload", "v", "Postfix 3.7", "{client_addr}", cl->ip,
-		"{client_name}", cl->name };
-	const char *hm[] = { "{tls_version}", "" };
+	const char *cm[] = {"j",
+	                    "mx.bench.example",
+	                    "{daemon_name}",
+	                    "mvload",
+	                    "v",
+	                    "Postfix 3.7",
+	                    "{client_addr}",
+	                    cl->ip,
+	                    "{client_name}",
+	                    cl->name};
+	const char *hm[] = {"{tls_version}", ""};
 	uint16_t port = htons(40000);
 	size_t n;
 	int o;
@@ -545,12 +548,12 @@ mp_open(struct ld_conn *c, const struct ld_client *cl)
 	if (mp_negotiate(c) != 0 || mp_macro(c, 'C', cm, 10) != 0)
 		return LD_ERR;
 	if (!(c->proto & P_NOCONNECT)) {
-		n = ld_pack(buf, sizeof(buf), (const char *[]){ cl->name }, 1);
+		n = ld_pack(buf, sizeof(buf), (const char *[]){cl->name}, 1);
 		buf[n++] = '4';
 		memcpy(buf + n, &port, 2);
 		n += 2;
-		n += ld_pack(buf + n, sizeof(buf) - n,
-		    (const char *[]){ cl->ip }, 1);
+		n += ld_pack(buf + n, sizeof(buf) - n, (const char *[]){cl->ip},
+		             1);
 		if ((o = mp_step(c, 'C', buf, n, P_NR_CONN)) != LD_OK)
 			return o;
 	}
@@ -566,10 +569,9 @@ static int
 mp_envelope(struct ld_conn *c, const struct ld_client *cl, const char *qid)
 {
 	char a[300];
-	const char *mm[] = { "i", qid, "{mail_addr}", cl->from,
-		"{mail_mailer}", "smtp" };
-	const char *rm[] = { "{rcpt_addr}", cl->rcpt, "{rcpt_mailer}",
-		"smtp" };
+	const char *mm[] = {
+	    "i", qid, "{mail_addr}", cl->from, "{mail_mailer}", "smtp"};
+	const char *rm[] = {"{rcpt_addr}", cl->rcpt, "{rcpt_mailer}", "smtp"};
 	int o;
 
 	if (mp_macro(c, 'M', mm, 6) != 0)
@@ -647,10 +649,10 @@ mp_body(struct ld_conn *c, const struct ld_msg *m)
 /* mp_message - one message after the session is open */
 static int
 mp_message(struct ld_conn *c, const struct ld_client *cl,
-    const struct ld_msg *m, long idx)
+           const struct ld_msg *m, long idx)
 {
 	char qid[32];
-	const char *em[] = { "i", qid };
+	const char *em[] = {"i", qid};
 	int o;
 
 	snprintf(qid, sizeof(qid), "B%09lX", (unsigned long)idx);
@@ -688,7 +690,8 @@ sm_reply(struct ld_conn *c)
 			c->rlen = 0;
 		r = read(c->fd, c->rbuf + c->rlen, 65536 - c->rlen);
 		if (r <= 0) {
-			ld_err("smtp read: %s", r == 0 ? "EOF" : strerror(errno));
+			ld_err("smtp read: %s",
+			       r == 0 ? "EOF" : strerror(errno));
 			return -1;
 		}
 		c->rlen += (size_t)r;
@@ -735,7 +738,8 @@ sm_open(struct ld_conn *c, const struct ld_client *cl)
 	    (o = sm_code(sm_cmd(c, "EHLO mvload.bench.example"), 250)) >= 0)
 		return o;
 	if ((o = sm_code(sm_cmd(c, "XCLIENT NAME=%s REVERSE_NAME=%s ADDR=%s",
-	    cl->name, cl->name, cl->ip), 220)) >= 0)
+	                        cl->name, cl->name, cl->ip),
+	                 220)) >= 0)
 		return o;
 	if ((o = sm_code(sm_cmd(c, "EHLO %s", cl->helo), 250)) >= 0)
 		return o;
@@ -745,7 +749,7 @@ sm_open(struct ld_conn *c, const struct ld_client *cl)
 /* sm_message - MAIL, RCPT, DATA and the message text */
 static int
 sm_message(struct ld_conn *c, const struct ld_client *cl,
-    const struct ld_msg *m)
+           const struct ld_msg *m)
 {
 	int o;
 
@@ -783,8 +787,8 @@ ld_session(struct ld_conn *c, long idx)
 	o = milter ? mp_open(c, cl) : sm_open(c, cl);
 	for (int k = 0; o == LD_OK; k++) {
 		const struct ld_msg *m = &ld_msgs[(size_t)idx % ld_nmsgs];
-		int r = milter ? mp_message(c, cl, m, idx) :
-		    sm_message(c, cl, m);
+		int r =
+		    milter ? mp_message(c, cl, m, idx) : sm_message(c, cl, m);
 
 		ld_record(idx, r, ld_now() - t0);
 		if (r == LD_ERR || k + 1 >= ld_per_conn ||
@@ -808,7 +812,7 @@ ld_session(struct ld_conn *c, long idx)
 static void *
 ld_worker(void *arg)
 {
-	struct ld_conn c = { .fd = -1 };
+	struct ld_conn c = {.fd = -1};
 	long idx;
 
 	(void)arg;
@@ -846,13 +850,12 @@ ld_report(double secs)
 
 	qsort(ld_times, (size_t)n, sizeof(double), ld_cmp);
 	printf("msgs=%ld ok=%ld rej=%ld temp=%ld err=%ld secs=%.3f "
-	    "rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
-	    n, ok, atomic_load(&ld_results[LD_REJ]),
-	    atomic_load(&ld_results[LD_TEMP]),
-	    atomic_load(&ld_results[LD_ERR]), secs,
-	    (double)n / secs, ld_pct(ld_times, n, 50),
-	    ld_pct(ld_times, n, 90), ld_pct(ld_times, n, 99),
-	    ld_pct(ld_times, n, 100));
+	       "rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+	       n, ok, atomic_load(&ld_results[LD_REJ]),
+	       atomic_load(&ld_results[LD_TEMP]),
+	       atomic_load(&ld_results[LD_ERR]), secs, (double)n / secs,
+	       ld_pct(ld_times, n, 50), ld_pct(ld_times, n, 90),
+	       ld_pct(ld_times, n, 99), ld_pct(ld_times, n, 100));
 	fflush(stdout);
 }
 
@@ -914,8 +917,8 @@ __attribute__((noreturn)) static void
 ld_usage(void)
 {
 	ld_die("usage: mvload -m milter|smtp -a HOST:PORT -C CLIENTS "
-	    "[-c CONC] [-n COUNT] [-k PER_CONN] [-t TIMEOUT_S] [-I IDLE] "
-	    "MESSAGE...");
+	       "[-c CONC] [-n COUNT] [-k PER_CONN] [-t TIMEOUT_S] [-I IDLE] "
+	       "MESSAGE...");
 }
 
 /* ld_run - start the workers, wait, report */

@@ -12,9 +12,9 @@
  * Diagnostics: none; a socket that refuses the option is left as it is.
  */
 #include <dlfcn.h>
-#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 int listen(int fd, int backlog);

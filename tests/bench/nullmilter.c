@@ -60,15 +60,15 @@ nm_header(SMFICTX *ctx, char *name, char *value)
 }
 
 static struct smfiDesc nm_desc = {
-	.xxfi_name = (char *)"nullmilter",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = 0,
-	.xxfi_connect = nm_connect,
-	.xxfi_helo = nm_str,
-	.xxfi_envfrom = nm_argv,
-	.xxfi_envrcpt = nm_argv,
-	.xxfi_header = nm_header,
-	.xxfi_eom = nm_cont,
+    .xxfi_name = (char *)"nullmilter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0,
+    .xxfi_connect = nm_connect,
+    .xxfi_helo = nm_str,
+    .xxfi_envfrom = nm_argv,
+    .xxfi_envrcpt = nm_argv,
+    .xxfi_header = nm_header,
+    .xxfi_eom = nm_cont,
 };
 
 /* nm_nodelay - TCP_NODELAY on every listening inet socket */
@@ -82,7 +82,7 @@ nm_nodelay(void)
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
 		    on)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
+			           sizeof(one));
 	}
 }
 

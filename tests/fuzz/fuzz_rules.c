@@ -46,7 +46,7 @@ fuzz_eval(const struct ruleset *rs)
 	for (s = 0; s < STAGE_COUNT; s++) {
 		opt.on_temperror_accept = s & 1;
 		if (rules_evaluate(rs, (enum stage)s, fuzz_facts, NULL, &opt,
-				   &v) != 0)
+		                   &v) != 0)
 			continue;
 		for (i = 0; i < v.nheaders; i++)
 			if (strpbrk(v.headers[i].value, "\r\n") != NULL)

@@ -38,7 +38,7 @@ tool_clean(char *s)
 /* tool_check - one check; helo identity when mailfrom is empty */
 static int
 tool_check(struct spf_tool *t, const char *ipt, const char *helo,
-	   const char *mailfrom, struct spf_outcome *o)
+           const char *mailfrom, struct spf_outcome *o)
 {
 	struct netaddr ip;
 	uint64_t deadline = dns_now_ms() + t->timeout_ms;
@@ -47,9 +47,9 @@ tool_check(struct spf_tool *t, const char *ipt, const char *helo,
 		return -1;
 	if (mailfrom[0] == '\0')
 		return spf_check_helo(t->resolver, &ip, helo, "receiver.test",
-				      deadline, o);
+		                      deadline, o);
 	return spf_check_mailfrom(t->resolver, &ip, helo, mailfrom,
-				  "receiver.test", deadline, o);
+	                          "receiver.test", deadline, o);
 }
 
 /* tool_line - split one stdin case into its four fields */
@@ -104,10 +104,11 @@ tool_one(struct spf_tool *t, char **argv)
 	    netaddr_parse(argv[0], &ip) < 0)
 		return 2;
 	printf("result: %s\nexplanation: %s\nreason: %s\nlookups: %u "
-	       "void: %u\n", result_name(o.result), o.explanation, o.reason,
-	       o.dns_lookups, o.void_lookups);
+	       "void: %u\n",
+	       result_name(o.result), o.explanation, o.reason, o.dns_lookups,
+	       o.void_lookups);
 	if (spf_received_spf(&o, &ip, argv[1], "receiver.test", hdr,
-			     sizeof(hdr)) == 0)
+	                     sizeof(hdr)) == 0)
 		printf("Received-SPF: %s\n", hdr);
 	if (spf_authres(&o, hdr, sizeof(hdr)) == 0)
 		printf("Authentication-Results: receiver.test; %s\n", hdr);
@@ -128,7 +129,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 1 && argc - optind != 4) {
 		fprintf(stderr, "usage: spf_check [-t MS] SERVER "
-				"[IP HELO MAILFROM]\n");
+		                "[IP HELO MAILFROM]\n");
 		return 2;
 	}
 	cfg.servers = argv[optind];
@@ -138,7 +139,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rc = argc - optind == 4 ? tool_one(&t, argv + optind + 1)
-				: tool_batch(&t);
+	                        : tool_batch(&t);
 	dns_resolver_free(t.resolver);
 	spf_dns_forget_abandoned();
 	spf_global_free();

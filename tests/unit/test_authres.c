@@ -89,12 +89,12 @@ test_pass(struct conf *conf)
 	s.helo = fake_helo("mail.good.example", RESULT_PASS);
 	v = authres_value(&s);
 	CHECK_STR(v,
-		  "mx.test.example;\n"
-		  "\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n"
-		  "\tx-helo=pass smtp.helo=mail.good.example (syntax=pass "
-		  "fqdn=pass literal=pass resolves=pass matches_ip=pass "
-		  "matches_ptr=pass claims_local=fail)",
-		  "pass layout");
+	          "mx.test.example;\n"
+	          "\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n"
+	          "\tx-helo=pass smtp.helo=mail.good.example (syntax=pass "
+	          "fqdn=pass literal=pass resolves=pass matches_ip=pass "
+	          "matches_ptr=pass claims_local=fail)",
+	          "pass layout");
 	free(v);
 	free(s.helo);
 }
@@ -110,7 +110,7 @@ test_ipv6_quoted(struct conf *conf)
 	snprintf(s.iprev.reason, sizeof(s.iprev.reason), "PTR lookup: timeout");
 	v = authres_value(&s);
 	CHECK(strstr(v, "iprev=temperror policy.iprev=\"2001:db8::7\" "
-			"(PTR lookup: timeout)") != NULL,
+	                "(PTR lookup: timeout)") != NULL,
 	      "IPv6 quoted, reason in comment: %s", v);
 	CHECK(strstr(v, "x-helo=none") != NULL, "no HELO: %s", v);
 	free(v);
@@ -121,10 +121,8 @@ static void
 test_injection(struct conf *conf)
 {
 	static const char *const evil[] = {
-	    "evil\"; iprev=pass (x",
-	    "a;b=c",
-	    "x) iprev=pass (",
-	    "bad\r\nX-Injected: yes",
+	    "evil\"; iprev=pass (x", "a;b=c",
+	    "x) iprev=pass (",       "bad\r\nX-Injected: yes",
 	    "q\\\"; dkim=pass",
 	};
 	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
@@ -144,7 +142,7 @@ test_injection(struct conf *conf)
 		CHECK(strchr(v, '\r') == NULL, "no CR: %s", v);
 		CHECK_INT(count(v, "\n"), 2, evil[i]);
 		CHECK(strstr(v, "dkim=pass") == NULL ||
-			  strstr(v, "\"q\\\\\\\"; dkim=pass\"") != NULL,
+		          strstr(v, "\"q\\\\\\\"; dkim=pass\"") != NULL,
 		      "dkim stays inside the quoted value: %s", v);
 		free(v);
 		free(s.helo);
@@ -167,7 +165,7 @@ test_trusted_and_auth(struct conf *conf)
 	snprintf(s.auth_user, sizeof(s.auth_user), "alice");
 	v = authres_value(&s);
 	CHECK_STR(v, "mx.test.example;\n\tauth=pass smtp.auth=alice",
-		  "authenticated");
+	          "authenticated");
 	free(v);
 }
 

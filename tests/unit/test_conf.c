@@ -82,64 +82,66 @@ struct good_case {
 };
 
 static const struct good_case good_cases[] = {
-	{"string", "user = mailvet\n", "user", "mailvet"},
-	{"string quoted blanks", "rules = \"/etc/my rules\"\n", "rules",
-	 "\"/etc/my rules\""},
-	{"string quoted hash", "pid_file = \"/run/a#b.pid\" # c\n", "pid_file",
-	 "\"/run/a#b.pid\""},
-	{"string empty unsets", "user =\n", "user", ""},
-	{"string quoted empty", "user = \"\"\n", "user", ""},
-	{"comment after value", "user = bob # the user\n", "user", "bob"},
-	{"blanks trimmed", "  \t user\t=\t bob \t\r\n", "user", "bob"},
-	{"no final newline", "user = bob", "user", "bob"},
-	{"bool yes", "dry_run = yes\n", "dry_run", "yes"},
-	{"bool true", "dry_run = true\n", "dry_run", "yes"},
-	{"bool on", "dry_run = on\n", "dry_run", "yes"},
-	{"bool 1", "dry_run = 1\n", "dry_run", "yes"},
-	{"bool YES", "dry_run = YES\n", "dry_run", "yes"},
-	{"bool no", "delay_reject = no\n", "delay_reject", "no"},
-	{"bool false", "delay_reject = false\n", "delay_reject", "no"},
-	{"bool off", "delay_reject = off\n", "delay_reject", "no"},
-	{"bool 0", "delay_reject = 0\n", "delay_reject", "no"},
-	{"uint", "dns_timeout_ms = 250\n", "dns_timeout_ms", "250"},
-	{"uint min", "dns_timeout_ms = 100\n", "dns_timeout_ms", "100"},
-	{"uint max", "dns_timeout_ms = 60000\n", "dns_timeout_ms", "60000"},
-	{"uint zero ok", "dns_cache_size = 0\n", "dns_cache_size", "0"},
-	{"uint quoted", "dns_tries = \"3\"\n", "dns_tries", "3"},
-	{"mode", "socket_mode = 0600\n", "socket_mode", "0600"},
-	{"mode no zero", "socket_mode = 644\n", "socket_mode", "0644"},
-	{"mode max", "socket_mode = 0777\n", "socket_mode", "0777"},
-	{"mode zero", "socket_mode = 0\n", "socket_mode", "0000"},
-	{"enum accept", "on_temperror = accept\n", "on_temperror", "accept"},
-	{"enum tempfail", "on_internal_error = tempfail\n",
-	 "on_internal_error", "tempfail"},
-	{"facility local7", "syslog_facility = local7\n", "syslog_facility",
-	 "local7"},
-	{"facility daemon", "syslog_facility = daemon\n", "syslog_facility",
-	 "daemon"},
-	{"cidrs", "trusted_networks = 10.0.0.0/8 192.0.2.1, 2001:db8::/32\n",
-	 "trusted_networks", "10.0.0.0/8, 192.0.2.1/32, 2001:db8::/32"},
-	{"cidrs empty", "trusted_networks =\n", "trusted_networks", ""},
-	{"cidrs local", "local_addresses = 198.51.100.7\n", "local_addresses",
-	 "198.51.100.7/32"},
-	{"socket unix", "socket = unix:/run/mailvet/mailvet.sock\n", "socket",
-	 "unix:/run/mailvet/mailvet.sock"},
-	{"dns normalized", "dns_servers = 127.0.0.1:5353 ::1\n", "dns_servers",
-	 "127.0.0.1:5353,[::1]:53"},
-	{"dns empty", "dns_servers =\n", "dns_servers", ""},
-	{"authserv_id", "authserv_id = mx.example.org\n", "authserv_id",
-	 "mx.example.org"},
-	{"dnsbl sites", "dnsbl_sites = Zen.Example=127.0.0.[2..11]*3 "
-	 "bl.example*1, wl.example=127.0.[0..255].[1;3]*-2\n", "dnsbl_sites",
-	 "zen.example=127.0.0.[2..11]*3, bl.example, "
-	 "wl.example=127.0.[0..255].[1;3]*-2"},
-	{"dnsbl unset", "", "dnsbl_sites", ""},
-	{"dnsbl empty", "dnsbl_sites = \"\"\n", "dnsbl_sites", ""},
-	{"rhsbl sites", "rhsbl_sites = dbl.example=127.0.1.[2..99]*3\n",
-	 "rhsbl_sites", "dbl.example=127.0.1.[2..99]*3"},
-	{"rhsbl targets", "rhsbl_targets = PTR helo\n", "rhsbl_targets",
-	 "helo, ptr"},
-	{"rhsbl targets default", "", "rhsbl_targets", "helo, mailfrom, ptr"},
+    {"string", "user = mailvet\n", "user", "mailvet"},
+    {"string quoted blanks", "rules = \"/etc/my rules\"\n", "rules",
+     "\"/etc/my rules\""},
+    {"string quoted hash", "pid_file = \"/run/a#b.pid\" # c\n", "pid_file",
+     "\"/run/a#b.pid\""},
+    {"string empty unsets", "user =\n", "user", ""},
+    {"string quoted empty", "user = \"\"\n", "user", ""},
+    {"comment after value", "user = bob # the user\n", "user", "bob"},
+    {"blanks trimmed", "  \t user\t=\t bob \t\r\n", "user", "bob"},
+    {"no final newline", "user = bob", "user", "bob"},
+    {"bool yes", "dry_run = yes\n", "dry_run", "yes"},
+    {"bool true", "dry_run = true\n", "dry_run", "yes"},
+    {"bool on", "dry_run = on\n", "dry_run", "yes"},
+    {"bool 1", "dry_run = 1\n", "dry_run", "yes"},
+    {"bool YES", "dry_run = YES\n", "dry_run", "yes"},
+    {"bool no", "delay_reject = no\n", "delay_reject", "no"},
+    {"bool false", "delay_reject = false\n", "delay_reject", "no"},
+    {"bool off", "delay_reject = off\n", "delay_reject", "no"},
+    {"bool 0", "delay_reject = 0\n", "delay_reject", "no"},
+    {"uint", "dns_timeout_ms = 250\n", "dns_timeout_ms", "250"},
+    {"uint min", "dns_timeout_ms = 100\n", "dns_timeout_ms", "100"},
+    {"uint max", "dns_timeout_ms = 60000\n", "dns_timeout_ms", "60000"},
+    {"uint zero ok", "dns_cache_size = 0\n", "dns_cache_size", "0"},
+    {"uint quoted", "dns_tries = \"3\"\n", "dns_tries", "3"},
+    {"mode", "socket_mode = 0600\n", "socket_mode", "0600"},
+    {"mode no zero", "socket_mode = 644\n", "socket_mode", "0644"},
+    {"mode max", "socket_mode = 0777\n", "socket_mode", "0777"},
+    {"mode zero", "socket_mode = 0\n", "socket_mode", "0000"},
+    {"enum accept", "on_temperror = accept\n", "on_temperror", "accept"},
+    {"enum tempfail", "on_internal_error = tempfail\n", "on_internal_error",
+     "tempfail"},
+    {"facility local7", "syslog_facility = local7\n", "syslog_facility",
+     "local7"},
+    {"facility daemon", "syslog_facility = daemon\n", "syslog_facility",
+     "daemon"},
+    {"cidrs", "trusted_networks = 10.0.0.0/8 192.0.2.1, 2001:db8::/32\n",
+     "trusted_networks", "10.0.0.0/8, 192.0.2.1/32, 2001:db8::/32"},
+    {"cidrs empty", "trusted_networks =\n", "trusted_networks", ""},
+    {"cidrs local", "local_addresses = 198.51.100.7\n", "local_addresses",
+     "198.51.100.7/32"},
+    {"socket unix", "socket = unix:/run/mailvet/mailvet.sock\n", "socket",
+     "unix:/run/mailvet/mailvet.sock"},
+    {"dns normalized", "dns_servers = 127.0.0.1:5353 ::1\n", "dns_servers",
+     "127.0.0.1:5353,[::1]:53"},
+    {"dns empty", "dns_servers =\n", "dns_servers", ""},
+    {"authserv_id", "authserv_id = mx.example.org\n", "authserv_id",
+     "mx.example.org"},
+    {"dnsbl sites",
+     "dnsbl_sites = Zen.Example=127.0.0.[2..11]*3 "
+     "bl.example*1, wl.example=127.0.[0..255].[1;3]*-2\n",
+     "dnsbl_sites",
+     "zen.example=127.0.0.[2..11]*3, bl.example, "
+     "wl.example=127.0.[0..255].[1;3]*-2"},
+    {"dnsbl unset", "", "dnsbl_sites", ""},
+    {"dnsbl empty", "dnsbl_sites = \"\"\n", "dnsbl_sites", ""},
+    {"rhsbl sites", "rhsbl_sites = dbl.example=127.0.1.[2..99]*3\n",
+     "rhsbl_sites", "dbl.example=127.0.1.[2..99]*3"},
+    {"rhsbl targets", "rhsbl_targets = PTR helo\n", "rhsbl_targets",
+     "helo, ptr"},
+    {"rhsbl targets default", "", "rhsbl_targets", "helo, mailfrom, ptr"},
 };
 
 /* test_good - every type accepts its good forms, shown as expected */
@@ -193,16 +195,15 @@ test_fields(void)
 	CHECK_STR(c->authserv_id, "MX.Example.org", "authserv_id kept");
 	CHECK_STR(c->path, "t.conf", "path");
 	CHECK(c->dnsbl_sites != NULL && c->dnsbl_sites->count == 2 &&
-		  c->dnsbl_sites->site[1].weight == -2 &&
-		  strcmp(c->dnsbl_sites->site[1].zone, "wl.example") == 0,
+	          c->dnsbl_sites->site[1].weight == -2 &&
+	          strcmp(c->dnsbl_sites->site[1].zone, "wl.example") == 0,
 	      "dnsbl_sites parsed");
 	CHECK(c->rhsbl_sites == NULL, "rhsbl_sites unset");
 	CHECK_INT(c->rhsbl_targets, DNSBL_T_MAILFROM, "rhsbl_targets");
 	/* Lower-cased, repeats dropped, authserv_id and host name added. */
 	CHECK(c->local_names != NULL &&
-		  strncmp(c->local_names,
-			  "mail.example.org,mx.example.org,other",
-			  37) == 0,
+	          strncmp(c->local_names,
+	                  "mail.example.org,mx.example.org,other", 37) == 0,
 	      "local_names: %s", c->local_names ? c->local_names : "(null)");
 	conf_unref(c);
 }
@@ -224,8 +225,8 @@ test_defaults(void)
 	CHECK_STR(c->socket, "inet:8891@127.0.0.1", "socket");
 	CHECK_INT(c->socket_mode, 0660, "socket_mode");
 	CHECK(c->socket_group == NULL && c->user == NULL &&
-		  c->pid_file == NULL && c->log_json == NULL &&
-		  c->dns_servers == NULL && c->rules == NULL,
+	          c->pid_file == NULL && c->log_json == NULL &&
+	          c->dns_servers == NULL && c->rules == NULL,
 	      "unset strings are NULL");
 	CHECK_INT(c->syslog_facility, LOG_MAIL, "syslog_facility");
 	CHECK_INT(c->shutdown_timeout_s, 10, "shutdown_timeout_s");
@@ -262,83 +263,81 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-	{"unknown with hint", "# x\n\n\n\n\n\ndns_timout_ms = 5\n",
-	 "t.conf:7: unknown option \"dns_timout_ms\"; did you mean "
-	 "\"dns_timeout_ms\"?"},
-	{"unknown transposed", "dyr_run = yes\n",
-	 "t.conf:1: unknown option \"dyr_run\"; did you mean \"dry_run\"?"},
-	{"unknown case", "Socket = unix:/x\n",
-	 "t.conf:1: unknown option \"Socket\"; did you mean \"socket\"?"},
-	{"unknown no hint", "frobnicate = 1\n",
-	 "t.conf:1: unknown option \"frobnicate\""},
-	{"out of range", "\ndns_timeout_ms = 99999999\n",
-	 "t.conf:2: dns_timeout_ms: 99999999 is out of range 100..60000"},
-	{"below range", "dns_timeout_ms = 99\n",
-	 "t.conf:1: dns_timeout_ms: 99 is out of range 100..60000"},
-	{"overflow", "dns_tries = 99999999999999999999999\n",
-	 "t.conf:1: dns_tries: 99999999999999999999999 is out of range 1..10"},
-	{"bad number", "dns_tries = 2x\n", "t.conf:1: dns_tries: bad number "
-					    "\"2x\""},
-	{"negative", "dns_tries = -1\n",
-	 "t.conf:1: dns_tries: bad number \"-1\""},
-	{"empty uint", "dns_tries =\n", "t.conf:1: dns_tries: empty value"},
-	{"missing =", "a\n\n\nsocket unix:/x\n", "t.conf:1: missing \"=\""},
-	{"missing = later", "user = a\nsocket unix:/x\n",
-	 "t.conf:2: missing \"=\""},
-	{"missing name", "= 3\n", "t.conf:1: missing option name"},
-	{"bad name", "dns tries = 3\n",
-	 "t.conf:1: bad option name \"dns tries\""},
-	{"duplicate", "\n\nsocket = unix:/a\nuser = x\nsocket = unix:/b\n",
-	 "t.conf:5: duplicate option \"socket\" (first set at line 3)"},
-	{"bad network", "trusted_networks = 10.0.0.0/8, 10.0.0.0/33\n",
-	 "t.conf:1: trusted_networks: bad network \"10.0.0.0/33\""},
-	{"bad network word", "local_addresses = localhost\n",
-	 "t.conf:1: local_addresses: bad network \"localhost\""},
-	{"bad bool", "dry_run = maybe\n",
-	 "t.conf:1: dry_run: bad boolean \"maybe\" (expected yes or no)"},
-	{"bad mode digit", "socket_mode = 0689\n",
-	 "t.conf:1: socket_mode: bad mode \"0689\" (expected octal, e.g. "
-	 "0660)"},
-	{"mode too big", "socket_mode = 01777\n",
-	 "t.conf:1: socket_mode: 01777 is out of range 0..0777"},
-	{"bad enum", "on_temperror = reject\n",
-	 "t.conf:1: on_temperror: bad value \"reject\" (expected tempfail or "
-	 "accept)"},
-	{"bad facility", "syslog_facility = local8\n",
-	 "t.conf:1: syslog_facility: unknown facility \"local8\" (expected "
-	 "mail, daemon, user or local0..local7)"},
-	{"bad socket", "socket = inet:0@127.0.0.1\n",
-	 "t.conf:1: socket: bad socket \"inet:0@127.0.0.1\": port must be "
-	 "1..65535"},
-	{"empty socket", "socket = \"\"\n", "t.conf:1: socket: empty value"},
-	{"bad dns", "dns_servers = 127.0.0.1, 1.2.3.4:0\n",
-	 "t.conf:1: dns_servers: bad server \"1.2.3.4:0\""},
-	{"bad authserv", "authserv_id = \"mx example\"\n",
-	 "t.conf:1: authserv_id: bad name \"mx example\""},
-	{"bad local name", "local_names = a.example, b/c\n",
-	 "t.conf:1: local_names: bad name \"b/c\""},
-	{"open quote", "user = \"bob # x\n",
-	 "t.conf:1: missing closing quote"},
-	{"stray quote", "user = bo\"b\"\n", "t.conf:1: stray quote in value"},
-	{"after quote", "user = \"bob\" x\n",
-	 "t.conf:1: text after closing quote"},
-	{"inner quotes", "user = \"a\" \"b\"\n",
-	 "t.conf:1: text after closing quote"},
-	{"bad dnsbl pattern", "user = a\n\ndnsbl_sites = zen.example, "
-	 "bl.example=127.0.0.[2..x]*2\n",
-	 "t.conf:3: dnsbl_sites: bad entry \"bl.example=127.0.0.[2..x]*2\": "
-	 "bad pattern"},
-	{"bad dnsbl weight", "dnsbl_sites = zen.example*lots\n",
-	 "t.conf:1: dnsbl_sites: bad entry \"zen.example*lots\": "
-	 "bad weight"},
-	{"dnsbl not 127", "rhsbl_sites = dbl.example=10.0.0.2\n",
-	 "t.conf:1: rhsbl_sites: bad entry \"dbl.example=10.0.0.2\": "
-	 "pattern must start with 127"},
-	{"bad rhsbl target", "rhsbl_targets = helo, rcpt\n",
-	 "t.conf:1: rhsbl_targets: unknown target \"rcpt\" (expected helo, "
-	 "mailfrom or ptr)"},
-	{"empty rhsbl targets", "rhsbl_targets =\n",
-	 "t.conf:1: rhsbl_targets: empty value"},
+    {"unknown with hint", "# x\n\n\n\n\n\ndns_timout_ms = 5\n",
+     "t.conf:7: unknown option \"dns_timout_ms\"; did you mean "
+     "\"dns_timeout_ms\"?"},
+    {"unknown transposed", "dyr_run = yes\n",
+     "t.conf:1: unknown option \"dyr_run\"; did you mean \"dry_run\"?"},
+    {"unknown case", "Socket = unix:/x\n",
+     "t.conf:1: unknown option \"Socket\"; did you mean \"socket\"?"},
+    {"unknown no hint", "frobnicate = 1\n",
+     "t.conf:1: unknown option \"frobnicate\""},
+    {"out of range", "\ndns_timeout_ms = 99999999\n",
+     "t.conf:2: dns_timeout_ms: 99999999 is out of range 100..60000"},
+    {"below range", "dns_timeout_ms = 99\n",
+     "t.conf:1: dns_timeout_ms: 99 is out of range 100..60000"},
+    {"overflow", "dns_tries = 99999999999999999999999\n",
+     "t.conf:1: dns_tries: 99999999999999999999999 is out of range 1..10"},
+    {"bad number", "dns_tries = 2x\n",
+     "t.conf:1: dns_tries: bad number "
+     "\"2x\""},
+    {"negative", "dns_tries = -1\n", "t.conf:1: dns_tries: bad number \"-1\""},
+    {"empty uint", "dns_tries =\n", "t.conf:1: dns_tries: empty value"},
+    {"missing =", "a\n\n\nsocket unix:/x\n", "t.conf:1: missing \"=\""},
+    {"missing = later", "user = a\nsocket unix:/x\n",
+     "t.conf:2: missing \"=\""},
+    {"missing name", "= 3\n", "t.conf:1: missing option name"},
+    {"bad name", "dns tries = 3\n", "t.conf:1: bad option name \"dns tries\""},
+    {"duplicate", "\n\nsocket = unix:/a\nuser = x\nsocket = unix:/b\n",
+     "t.conf:5: duplicate option \"socket\" (first set at line 3)"},
+    {"bad network", "trusted_networks = 10.0.0.0/8, 10.0.0.0/33\n",
+     "t.conf:1: trusted_networks: bad network \"10.0.0.0/33\""},
+    {"bad network word", "local_addresses = localhost\n",
+     "t.conf:1: local_addresses: bad network \"localhost\""},
+    {"bad bool", "dry_run = maybe\n",
+     "t.conf:1: dry_run: bad boolean \"maybe\" (expected yes or no)"},
+    {"bad mode digit", "socket_mode = 0689\n",
+     "t.conf:1: socket_mode: bad mode \"0689\" (expected octal, e.g. "
+     "0660)"},
+    {"mode too big", "socket_mode = 01777\n",
+     "t.conf:1: socket_mode: 01777 is out of range 0..0777"},
+    {"bad enum", "on_temperror = reject\n",
+     "t.conf:1: on_temperror: bad value \"reject\" (expected tempfail or "
+     "accept)"},
+    {"bad facility", "syslog_facility = local8\n",
+     "t.conf:1: syslog_facility: unknown facility \"local8\" (expected "
+     "mail, daemon, user or local0..local7)"},
+    {"bad socket", "socket = inet:0@127.0.0.1\n",
+     "t.conf:1: socket: bad socket \"inet:0@127.0.0.1\": port must be "
+     "1..65535"},
+    {"empty socket", "socket = \"\"\n", "t.conf:1: socket: empty value"},
+    {"bad dns", "dns_servers = 127.0.0.1, 1.2.3.4:0\n",
+     "t.conf:1: dns_servers: bad server \"1.2.3.4:0\""},
+    {"bad authserv", "authserv_id = \"mx example\"\n",
+     "t.conf:1: authserv_id: bad name \"mx example\""},
+    {"bad local name", "local_names = a.example, b/c\n",
+     "t.conf:1: local_names: bad name \"b/c\""},
+    {"open quote", "user = \"bob # x\n", "t.conf:1: missing closing quote"},
+    {"stray quote", "user = bo\"b\"\n", "t.conf:1: stray quote in value"},
+    {"after quote", "user = \"bob\" x\n", "t.conf:1: text after closing quote"},
+    {"inner quotes", "user = \"a\" \"b\"\n",
+     "t.conf:1: text after closing quote"},
+    {"bad dnsbl pattern",
+     "user = a\n\ndnsbl_sites = zen.example, "
+     "bl.example=127.0.0.[2..x]*2\n",
+     "t.conf:3: dnsbl_sites: bad entry \"bl.example=127.0.0.[2..x]*2\": "
+     "bad pattern"},
+    {"bad dnsbl weight", "dnsbl_sites = zen.example*lots\n",
+     "t.conf:1: dnsbl_sites: bad entry \"zen.example*lots\": "
+     "bad weight"},
+    {"dnsbl not 127", "rhsbl_sites = dbl.example=10.0.0.2\n",
+     "t.conf:1: rhsbl_sites: bad entry \"dbl.example=10.0.0.2\": "
+     "pattern must start with 127"},
+    {"bad rhsbl target", "rhsbl_targets = helo, rcpt\n",
+     "t.conf:1: rhsbl_targets: unknown target \"rcpt\" (expected helo, "
+     "mailfrom or ptr)"},
+    {"empty rhsbl targets", "rhsbl_targets =\n",
+     "t.conf:1: rhsbl_targets: empty value"},
 };
 
 /* test_errors - every diagnostic, exactly, with its line */
@@ -378,7 +377,7 @@ test_lines(void)
 	c = conf_parse_text(text, strlen(text), "t.conf", err, sizeof(err));
 	CHECK(c == NULL, "4097-byte line accepted");
 	CHECK_STR(err, "t.conf:1: line too long (more than 4096 bytes)",
-		  "long line");
+	          "long line");
 	conf_unref(c);
 	free(text);
 
@@ -403,28 +402,28 @@ struct dns_case {
 };
 
 static const struct dns_case dns_cases[] = {
-	{"127.0.0.1", "127.0.0.1:53"},
-	{"127.0.0.1:5353", "127.0.0.1:5353"},
-	{"[::1]:5353", "[::1]:5353"},
-	{"[::1]", "[::1]:53"},
-	{"::1", "[::1]:53"},
-	{"2001:DB8:0:0::53", "[2001:db8::53]:53"},
-	{"[2001:db8::1]:65535", "[2001:db8::1]:65535"},
-	{"127.0.0.1:5353, [::1]:53", "127.0.0.1:5353,[::1]:53"},
-	{" 10.0.0.1  10.0.0.2:54,\t::2 ", "10.0.0.1:53,10.0.0.2:54,[::2]:53"},
-	{",", ""},
-	{"127.0.0.1:0", NULL},
-	{"127.0.0.1:65536", NULL},
-	{"127.0.0.1:", NULL},
-	{"127.0.0.1:53x", NULL},
-	{"127.0.0.256", NULL},
-	{"dns.example.org", NULL},
-	{"[::1", NULL},
-	{"[::1]53", NULL},
-	{"[127.0.0.1]:53", NULL},
-	{"::1:53:", NULL},
-	{"1.2.3.4:53:53", NULL},
-	{"[fe80::1%eth0]:53", NULL},
+    {"127.0.0.1", "127.0.0.1:53"},
+    {"127.0.0.1:5353", "127.0.0.1:5353"},
+    {"[::1]:5353", "[::1]:5353"},
+    {"[::1]", "[::1]:53"},
+    {"::1", "[::1]:53"},
+    {"2001:DB8:0:0::53", "[2001:db8::53]:53"},
+    {"[2001:db8::1]:65535", "[2001:db8::1]:65535"},
+    {"127.0.0.1:5353, [::1]:53", "127.0.0.1:5353,[::1]:53"},
+    {" 10.0.0.1  10.0.0.2:54,\t::2 ", "10.0.0.1:53,10.0.0.2:54,[::2]:53"},
+    {",", ""},
+    {"127.0.0.1:0", NULL},
+    {"127.0.0.1:65536", NULL},
+    {"127.0.0.1:", NULL},
+    {"127.0.0.1:53x", NULL},
+    {"127.0.0.256", NULL},
+    {"dns.example.org", NULL},
+    {"[::1", NULL},
+    {"[::1]53", NULL},
+    {"[127.0.0.1]:53", NULL},
+    {"::1:53:", NULL},
+    {"1.2.3.4:53:53", NULL},
+    {"[fe80::1%eth0]:53", NULL},
 };
 
 /* test_dns_servers - normalization into the c-ares csv form */
@@ -434,8 +433,8 @@ test_dns_servers(void)
 	for (size_t i = 0; i < sizeof(dns_cases) / sizeof(dns_cases[0]); i++) {
 		const struct dns_case *c = &dns_cases[i];
 		char bad[80] = "x", *out = (char *)"unset";
-		int rc = conf_dns_servers_normalize(c->in, &out, bad,
-						    sizeof(bad));
+		int rc =
+		    conf_dns_servers_normalize(c->in, &out, bad, sizeof(bad));
 
 		if (c->want == NULL) {
 			CHECK(rc == -1 && out == NULL && bad[0] != '\0',
@@ -454,34 +453,36 @@ struct socket_case {
 };
 
 static const struct socket_case socket_cases[] = {
-	{"unix:/run/mailvet.sock", 1},
-	{"local:/var/spool/postfix/mailvet/s", 1},
-	{"inet:8891@127.0.0.1", 1},
-	{"inet:1@localhost", 1},
-	{"inet:65535@mx-1.example.org", 1},
-	{"inet6:8891@[::1]", 1},
-	{"inet6:8891@::1", 1},
-	{"inet6:8891@ip6-localhost", 1},
-	{"unix:relative.sock", 0},
-	{"unix:", 0},
-	{"unix:/" "0123456789012345678901234567890123456789"
-	 "0123456789012345678901234567890123456789"
-	 "012345678901234567890123456789", 0},
-	{"inet:8891", 0},
-	{"inet:0@127.0.0.1", 0},
-	{"inet:65536@127.0.0.1", 0},
-	{"inet:-1@127.0.0.1", 0},
-	{"inet:@127.0.0.1", 0},
-	{"inet:8891@", 0},
-	{"inet:8891@::1", 0},
-	{"inet:8891@127.0.0.300", 0},
-	{"inet:8891@bad_host", 0},
-	{"inet:8891@-x.example", 0},
-	{"inet6:8891@[::1", 0},
-	{"inet6:8891@[127.0.0.1]", 0},
-	{"inet6:8891@127.0.0.1", 0},
-	{"tcp:8891@127.0.0.1", 0},
-	{"/run/mailvet.sock", 0},
+    {"unix:/run/mailvet.sock", 1},
+    {"local:/var/spool/postfix/mailvet/s", 1},
+    {"inet:8891@127.0.0.1", 1},
+    {"inet:1@localhost", 1},
+    {"inet:65535@mx-1.example.org", 1},
+    {"inet6:8891@[::1]", 1},
+    {"inet6:8891@::1", 1},
+    {"inet6:8891@ip6-localhost", 1},
+    {"unix:relative.sock", 0},
+    {"unix:", 0},
+    {"unix:/"
+     "0123456789012345678901234567890123456789"
+     "0123456789012345678901234567890123456789"
+     "012345678901234567890123456789",
+     0},
+    {"inet:8891", 0},
+    {"inet:0@127.0.0.1", 0},
+    {"inet:65536@127.0.0.1", 0},
+    {"inet:-1@127.0.0.1", 0},
+    {"inet:@127.0.0.1", 0},
+    {"inet:8891@", 0},
+    {"inet:8891@::1", 0},
+    {"inet:8891@127.0.0.300", 0},
+    {"inet:8891@bad_host", 0},
+    {"inet:8891@-x.example", 0},
+    {"inet6:8891@[::1", 0},
+    {"inet6:8891@[127.0.0.1]", 0},
+    {"inet6:8891@127.0.0.1", 0},
+    {"tcp:8891@127.0.0.1", 0},
+    {"/run/mailvet.sock", 0},
 };
 
 /* test_sockets - socket spec validation */
@@ -507,14 +508,14 @@ struct cidr_case {
 };
 
 static const struct cidr_case cidr_cases[] = {
-	{"10.0.0.0/8, 192.168.0.0/16", "10.1.2.3", 1},
-	{"10.0.0.0/8, 192.168.0.0/16", "192.168.255.1", 1},
-	{"10.0.0.0/8, 192.168.0.0/16", "172.16.0.1", 0},
-	{"2001:db8::/32 ::1", "2001:db8:1::9", 1},
-	{"2001:db8::/32 ::1", "::1", 1},
-	{"2001:db8::/32 ::1", "2001:db9::1", 0},
-	{"192.0.2.0/24", "::ffff:192.0.2.5", 1},
-	{"", "127.0.0.1", 0},
+    {"10.0.0.0/8, 192.168.0.0/16", "10.1.2.3", 1},
+    {"10.0.0.0/8, 192.168.0.0/16", "192.168.255.1", 1},
+    {"10.0.0.0/8, 192.168.0.0/16", "172.16.0.1", 0},
+    {"2001:db8::/32 ::1", "2001:db8:1::9", 1},
+    {"2001:db8::/32 ::1", "::1", 1},
+    {"2001:db8::/32 ::1", "2001:db9::1", 0},
+    {"192.0.2.0/24", "::ffff:192.0.2.5", 1},
+    {"", "127.0.0.1", 0},
 };
 
 /* test_cidrs - trusted_networks lists match what they should */
@@ -530,14 +531,14 @@ test_cidrs(void)
 		struct conf *conf;
 
 		snprintf(text, sizeof(text), "trusted_networks = %s\n",
-			 c->list);
+		         c->list);
 		conf = parse(text, err);
 		CHECK(conf != NULL, "cidrs \"%s\": %s", c->list, err);
 		CHECK(netaddr_parse(c->addr, &a) == 0, "addr %s", c->addr);
 		if (conf != NULL)
-			CHECK_INT(cidr_list_contains(&conf->trusted_networks,
-						     &a),
-				  c->in, c->addr);
+			CHECK_INT(
+			    cidr_list_contains(&conf->trusted_networks, &a),
+			    c->in, c->addr);
 		conf_unref(conf);
 	}
 }
@@ -559,9 +560,9 @@ round_trip(const char *name, struct conf *c)
 	if (again != NULL) {
 		CHECK_INT(again->socket_mode, c->socket_mode, "rt socket_mode");
 		CHECK_INT(again->syslog_facility, c->syslog_facility,
-			  "rt facility");
+		          "rt facility");
 		CHECK_INT(again->trusted_networks.count,
-			  c->trusted_networks.count, "rt trusted_networks");
+		          c->trusted_networks.count, "rt trusted_networks");
 		CHECK_STR(again->authserv_id, c->authserv_id, "rt authserv_id");
 		CHECK_STR(again->local_names, c->local_names, "rt local_names");
 	}
@@ -597,9 +598,10 @@ test_round_trip(void)
 		lines += *p == '\n';
 	CHECK_INT(lines, conf_option_count, "one line per option");
 	CHECK(printed != NULL && strncmp(printed,
-					 "socket = inet:8891@127.0.0.1\n"
-					 "socket_mode = 0660\n"
-					 "socket_group =\n", 50) == 0,
+	                                 "socket = inet:8891@127.0.0.1\n"
+	                                 "socket_mode = 0660\n"
+	                                 "socket_group =\n",
+	                                 50) == 0,
 	      "print starts in table order: %.60s", printed);
 	free(printed);
 	conf_unref(c);
@@ -634,7 +636,8 @@ test_load(void)
 	struct conf *c;
 
 	CHECK(write_file(path, sizeof(path), "# mailvet\n\ndry_run = yes\n") ==
-		  0, "scratch file");
+	          0,
+	      "scratch file");
 	c = conf_load(path, err, sizeof(err));
 	CHECK(c != NULL && c->dry_run == 1, "load: %s", err);
 	CHECK_STR(c ? c->path : NULL, path, "load path");
@@ -645,7 +648,7 @@ test_load(void)
 	      "scratch file");
 	c = conf_load(path, err, sizeof(err));
 	snprintf(want, sizeof(want), "%s:3: dns_tries: 0 is out of range 1..10",
-		 path);
+	         path);
 	CHECK(c == NULL, "bad file accepted");
 	CHECK_STR(err, want, "load error line");
 	conf_unref(c);
@@ -654,9 +657,9 @@ test_load(void)
 	c = conf_load("/nonexistent/mailvet.conf", err, sizeof(err));
 	CHECK(c == NULL, "missing file accepted");
 	CHECK_STR(err,
-		  "/nonexistent/mailvet.conf: cannot open: No such file or "
-		  "directory",
-		  "cannot open");
+	          "/nonexistent/mailvet.conf: cannot open: No such file or "
+	          "directory",
+	          "cannot open");
 	c = conf_load("/tmp", err, sizeof(err));
 	CHECK(c == NULL, "directory accepted");
 	CHECK_STR(err, "/tmp: cannot read: Is a directory", "directory");
@@ -684,15 +687,15 @@ struct hosts_case {
 };
 
 static const struct hosts_case hosts_cases[] = {
-	{"127.0.0.1 localhost\n127.0.1.1 mx.example.org mx\n", "mx",
-	 "mx.example.org"},
-	{"127.0.1.1\tmx\tMX.Example.org # c\n", "MX", "MX.Example.org"},
-	{"# 127.0.1.1 mx.example.org mx\n", "mx", NULL},
-	{"127.0.1.1 mx.example.org\n", "mx", NULL},
-	{"127.0.1.1 mx other.example.org\n", "mx", NULL},
-	{"127.0.1.1 mxx.example.org mx\n", "mx", NULL},
-	{"127.0.1.1 mx.example.org mx\n", "mx.example.org", NULL},
-	{"", "mx", NULL},
+    {"127.0.0.1 localhost\n127.0.1.1 mx.example.org mx\n", "mx",
+     "mx.example.org"},
+    {"127.0.1.1\tmx\tMX.Example.org # c\n", "MX", "MX.Example.org"},
+    {"# 127.0.1.1 mx.example.org mx\n", "mx", NULL},
+    {"127.0.1.1 mx.example.org\n", "mx", NULL},
+    {"127.0.1.1 mx other.example.org\n", "mx", NULL},
+    {"127.0.1.1 mxx.example.org mx\n", "mx", NULL},
+    {"127.0.1.1 mx.example.org mx\n", "mx.example.org", NULL},
+    {"", "mx", NULL},
 };
 
 /* test_hosts - qualifying a short host name from /etc/hosts text */
@@ -705,7 +708,7 @@ test_hosts(void)
 	     i++) {
 		const struct hosts_case *c = &hosts_cases[i];
 		FILE *f = fmemopen((void *)(uintptr_t)c->hosts,
-				   strlen(c->hosts) + 1, "r");
+		                   strlen(c->hosts) + 1, "r");
 		int rc = conf_hosts_fqdn(f, c->name, buf, sizeof(buf));
 
 		if (c->want == NULL)
@@ -727,22 +730,21 @@ struct dist_case {
 };
 
 static const struct dist_case dist_cases[] = {
-	{"dns_timeout_ms", "dns_timeout_ms", 0},
-	{"dns_timout_ms", "dns_timeout_ms", 1},
-	{"dyr_run", "dry_run", 1},
-	{"sokcet_mdoe", "socket_mode", 2},
-	{"", "user", 4},
-	{"rules", "users", 3},
+    {"dns_timeout_ms", "dns_timeout_ms", 0},
+    {"dns_timout_ms", "dns_timeout_ms", 1},
+    {"dyr_run", "dry_run", 1},
+    {"sokcet_mdoe", "socket_mode", 2},
+    {"", "user", 4},
+    {"rules", "users", 3},
 };
 
 /* test_distance - the edit distance behind "did you mean" */
 static void
 test_distance(void)
 {
-	for (size_t i = 0; i < sizeof(dist_cases) / sizeof(dist_cases[0]);
-	     i++)
+	for (size_t i = 0; i < sizeof(dist_cases) / sizeof(dist_cases[0]); i++)
 		CHECK_INT(conf_edit_distance(dist_cases[i].a, dist_cases[i].b),
-			  dist_cases[i].want, dist_cases[i].a);
+		          dist_cases[i].want, dist_cases[i].a);
 }
 
 /* read_text - a whole file into a new string, or NULL */
@@ -820,7 +822,7 @@ test_docs(void)
 		char entry[80];
 
 		snprintf(entry, sizeof(entry), "\n.B %s\n",
-			 conf_options[i].name);
+		         conf_options[i].name);
 		CHECK(strstr(man, entry) != NULL, "man page lacks %s",
 		      conf_options[i].name);
 	}

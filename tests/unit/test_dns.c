@@ -34,17 +34,17 @@
 enum fake_mode { FAKE_NORMAL, FAKE_SILENT, FAKE_WRONGNAME, FAKE_GARBAGE };
 
 struct fake_rr {
-	int authority;		/* 0 = answer section, 1 = authority */
+	int authority; /* 0 = answer section, 1 = authority */
 	const char *owner;
 	int type;
 	unsigned ttl;
-	const char *data;	/* address, name, TXT strings split by '|'
-				 * ('~' = NUL), SOA "mname rname" */
-	unsigned num;		/* MX preference, SOA minimum */
+	const char *data; /* address, name, TXT strings split by '|'
+	                   * ('~' = NUL), SOA "mname rname" */
+	unsigned num;     /* MX preference, SOA minimum */
 };
 
 struct fake_zone {
-	const char *qname;	/* "*.x" matches any name under x */
+	const char *qname; /* "*.x" matches any name under x */
 	int qtype;
 	int rcode;
 	enum fake_mode mode;
@@ -52,73 +52,137 @@ struct fake_zone {
 	struct fake_rr rr[12];
 };
 
-#define SOA(owner, ttl, min) \
-	{ 1, owner, ns_t_soa, ttl, "ns.test host.test", min }
+#define SOA(owner, ttl, min)                                                   \
+	{                                                                      \
+		1, owner, ns_t_soa, ttl, "ns.test host.test", min              \
+	}
 
 static const struct fake_zone zones[] = {
-	{ "a.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "a.test", ns_t_a, 300, "192.0.2.1", 0 } } },
-	{ "aaaa.test", ns_t_aaaa, 0, FAKE_NORMAL, 0,
-	  { { 0, "aaaa.test", ns_t_aaaa, 300, "2001:db8::1", 0 } } },
-	{ "1.2.0.192.in-addr.arpa", ns_t_ptr, 0, FAKE_NORMAL, 0,
-	  { { 0, "1.2.0.192.in-addr.arpa", ns_t_ptr, 300, "host1.test", 0 },
-	    { 0, "1.2.0.192.in-addr.arpa", ns_t_ptr, 300, "host2.test", 0 } } },
-	{ "alias.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "alias.test", ns_t_cname, 300, "mid.test", 0 },
-	    { 0, "mid.test", ns_t_cname, 300, "real.test", 0 },
-	    { 0, "other.test", ns_t_a, 300, "198.51.100.1", 0 },
-	    { 0, "real.test", ns_t_a, 300, "192.0.2.7", 0 } } },
-	{ "loop.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "loop.test", ns_t_cname, 300, "loop2.test", 0 },
-	    { 0, "loop2.test", ns_t_cname, 300, "loop.test", 0 } } },
-	{ "chain8.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "chain8.test", ns_t_cname, 300, "c1.test", 0 },
-	    { 0, "c1.test", ns_t_cname, 300, "c2.test", 0 },
-	    { 0, "c2.test", ns_t_cname, 300, "c3.test", 0 },
-	    { 0, "c3.test", ns_t_cname, 300, "c4.test", 0 },
-	    { 0, "c4.test", ns_t_cname, 300, "c5.test", 0 },
-	    { 0, "c5.test", ns_t_cname, 300, "c6.test", 0 },
-	    { 0, "c6.test", ns_t_cname, 300, "c7.test", 0 },
-	    { 0, "c7.test", ns_t_cname, 300, "c8.test", 0 },
-	    { 0, "c8.test", ns_t_a, 300, "192.0.2.8", 0 } } },
-	{ "chain9.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "chain9.test", ns_t_cname, 300, "d1.test", 0 },
-	    { 0, "d1.test", ns_t_cname, 300, "d2.test", 0 },
-	    { 0, "d2.test", ns_t_cname, 300, "d3.test", 0 },
-	    { 0, "d3.test", ns_t_cname, 300, "d4.test", 0 },
-	    { 0, "d4.test", ns_t_cname, 300, "d5.test", 0 },
-	    { 0, "d5.test", ns_t_cname, 300, "d6.test", 0 },
-	    { 0, "d6.test", ns_t_cname, 300, "d7.test", 0 },
-	    { 0, "d7.test", ns_t_cname, 300, "d8.test", 0 },
-	    { 0, "d8.test", ns_t_cname, 300, "d9.test", 0 },
-	    { 0, "d9.test", ns_t_a, 300, "192.0.2.9", 0 } } },
-	{ "txt.test", ns_t_txt, 0, FAKE_NORMAL, 0,
-	  { { 0, "txt.test", ns_t_txt, 300, "v=spf1 |-all", 0 } } },
-	{ "txtnul.test", ns_t_txt, 0, FAKE_NORMAL, 0,
-	  { { 0, "txtnul.test", ns_t_txt, 300, "ab~|cd", 0 } } },
-	{ "mx.test", ns_t_mx, 0, FAKE_NORMAL, 0,
-	  { { 0, "mx.test", ns_t_mx, 300, "mx1.test", 10 },
-	    { 0, "mx.test", ns_t_mx, 300, "mx2.test", 20 } } },
-	{ "ns.test", ns_t_ns, 0, FAKE_NORMAL, 0,
-	  { { 0, "ns.test", ns_t_ns, 300, "ns1.test", 0 } } },
-	{ "nx.test", ns_t_a, ns_r_nxdomain, FAKE_NORMAL, 0,
-	  { SOA("test", 3600, 30) } },
-	{ "nodata.test", ns_t_aaaa, 0, FAKE_NORMAL, 0,
-	  { SOA("test", 20, 600) } },
-	{ "nosoa.test", ns_t_aaaa, 0, FAKE_NORMAL, 0, { { 0 } } },
-	{ "servfail.test", ns_t_a, ns_r_servfail, FAKE_NORMAL, 0, { { 0 } } },
-	{ "refused.test", ns_t_a, ns_r_refused, FAKE_NORMAL, 0, { { 0 } } },
-	{ "silent.test", ns_t_a, 0, FAKE_SILENT, 0, { { 0 } } },
-	{ "wrong.test", ns_t_a, 0, FAKE_WRONGNAME, 0,
-	  { { 0, "other.test", ns_t_a, 300, "192.0.2.66", 0 } } },
-	{ "garbage.test", ns_t_a, 0, FAKE_GARBAGE, 0,
-	  { { 0, "garbage.test", ns_t_a, 300, "192.0.2.67", 0 } } },
-	{ "short.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "short.test", ns_t_a, 1, "192.0.2.10", 0 } } },
-	{ "zero.test", ns_t_a, 0, FAKE_NORMAL, 0,
-	  { { 0, "zero.test", ns_t_a, 0, "192.0.2.11", 0 } } },
-	{ "*.slow.test", ns_t_a, 0, FAKE_NORMAL, 150,
-	  { { 0, "*", ns_t_a, 300, "192.0.2.20", 0 } } },
+    {"a.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "a.test", ns_t_a, 300, "192.0.2.1", 0}}},
+    {"aaaa.test",
+     ns_t_aaaa,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "aaaa.test", ns_t_aaaa, 300, "2001:db8::1", 0}}},
+    {"1.2.0.192.in-addr.arpa",
+     ns_t_ptr,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "1.2.0.192.in-addr.arpa", ns_t_ptr, 300, "host1.test", 0},
+      {0, "1.2.0.192.in-addr.arpa", ns_t_ptr, 300, "host2.test", 0}}},
+    {"alias.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "alias.test", ns_t_cname, 300, "mid.test", 0},
+      {0, "mid.test", ns_t_cname, 300, "real.test", 0},
+      {0, "other.test", ns_t_a, 300, "198.51.100.1", 0},
+      {0, "real.test", ns_t_a, 300, "192.0.2.7", 0}}},
+    {"loop.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "loop.test", ns_t_cname, 300, "loop2.test", 0},
+      {0, "loop2.test", ns_t_cname, 300, "loop.test", 0}}},
+    {"chain8.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "chain8.test", ns_t_cname, 300, "c1.test", 0},
+      {0, "c1.test", ns_t_cname, 300, "c2.test", 0},
+      {0, "c2.test", ns_t_cname, 300, "c3.test", 0},
+      {0, "c3.test", ns_t_cname, 300, "c4.test", 0},
+      {0, "c4.test", ns_t_cname, 300, "c5.test", 0},
+      {0, "c5.test", ns_t_cname, 300, "c6.test", 0},
+      {0, "c6.test", ns_t_cname, 300, "c7.test", 0},
+      {0, "c7.test", ns_t_cname, 300, "c8.test", 0},
+      {0, "c8.test", ns_t_a, 300, "192.0.2.8", 0}}},
+    {"chain9.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "chain9.test", ns_t_cname, 300, "d1.test", 0},
+      {0, "d1.test", ns_t_cname, 300, "d2.test", 0},
+      {0, "d2.test", ns_t_cname, 300, "d3.test", 0},
+      {0, "d3.test", ns_t_cname, 300, "d4.test", 0},
+      {0, "d4.test", ns_t_cname, 300, "d5.test", 0},
+      {0, "d5.test", ns_t_cname, 300, "d6.test", 0},
+      {0, "d6.test", ns_t_cname, 300, "d7.test", 0},
+      {0, "d7.test", ns_t_cname, 300, "d8.test", 0},
+      {0, "d8.test", ns_t_cname, 300, "d9.test", 0},
+      {0, "d9.test", ns_t_a, 300, "192.0.2.9", 0}}},
+    {"txt.test",
+     ns_t_txt,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "txt.test", ns_t_txt, 300, "v=spf1 |-all", 0}}},
+    {"txtnul.test",
+     ns_t_txt,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "txtnul.test", ns_t_txt, 300, "ab~|cd", 0}}},
+    {"mx.test",
+     ns_t_mx,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "mx.test", ns_t_mx, 300, "mx1.test", 10},
+      {0, "mx.test", ns_t_mx, 300, "mx2.test", 20}}},
+    {"ns.test",
+     ns_t_ns,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "ns.test", ns_t_ns, 300, "ns1.test", 0}}},
+    {"nx.test", ns_t_a, ns_r_nxdomain, FAKE_NORMAL, 0, {SOA("test", 3600, 30)}},
+    {"nodata.test", ns_t_aaaa, 0, FAKE_NORMAL, 0, {SOA("test", 20, 600)}},
+    {"nosoa.test", ns_t_aaaa, 0, FAKE_NORMAL, 0, {{0}}},
+    {"servfail.test", ns_t_a, ns_r_servfail, FAKE_NORMAL, 0, {{0}}},
+    {"refused.test", ns_t_a, ns_r_refused, FAKE_NORMAL, 0, {{0}}},
+    {"silent.test", ns_t_a, 0, FAKE_SILENT, 0, {{0}}},
+    {"wrong.test",
+     ns_t_a,
+     0,
+     FAKE_WRONGNAME,
+     0,
+     {{0, "other.test", ns_t_a, 300, "192.0.2.66", 0}}},
+    {"garbage.test",
+     ns_t_a,
+     0,
+     FAKE_GARBAGE,
+     0,
+     {{0, "garbage.test", ns_t_a, 300, "192.0.2.67", 0}}},
+    {"short.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "short.test", ns_t_a, 1, "192.0.2.10", 0}}},
+    {"zero.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     0,
+     {{0, "zero.test", ns_t_a, 0, "192.0.2.11", 0}}},
+    {"*.slow.test",
+     ns_t_a,
+     0,
+     FAKE_NORMAL,
+     150,
+     {{0, "*", ns_t_a, 300, "192.0.2.20", 0}}},
 };
 
 #define NZONES (sizeof(zones) / sizeof(zones[0]))
@@ -147,7 +211,7 @@ put_bytes(struct pkt *p, const void *data, size_t n)
 static void
 put16(struct pkt *p, unsigned v)
 {
-	unsigned char b[2] = { (unsigned char)(v >> 8), (unsigned char)v };
+	unsigned char b[2] = {(unsigned char)(v >> 8), (unsigned char)v};
 
 	put_bytes(p, b, 2);
 }
@@ -221,9 +285,7 @@ put_rdata(struct pkt *p, const struct fake_rr *rr)
 		put16(p, rr->num);
 		put_name(p, rr->data);
 		break;
-	case ns_t_txt:
-		put_txt(p, rr->data);
-		break;
+	case ns_t_txt: put_txt(p, rr->data); break;
 	case ns_t_soa:
 		sscanf(rr->data, "%63s %63s", mname, rname);
 		put_name(p, mname);
@@ -234,8 +296,7 @@ put_rdata(struct pkt *p, const struct fake_rr *rr)
 		put32(p, 86400);
 		put32(p, rr->num);
 		break;
-	default:
-		put_name(p, rr->data);
+	default: put_name(p, rr->data);
 	}
 }
 
@@ -271,14 +332,14 @@ zone_count(const struct fake_zone *z, int authority)
 /* build_answer - the response of zone z to (id, qname, qtype) */
 static void
 build_answer(struct pkt *p, unsigned id, const char *qname, int qtype,
-	     const struct fake_zone *z)
+             const struct fake_zone *z)
 {
 	size_t i;
 	int sect;
 
 	memset(p, 0, sizeof(*p));
 	put16(p, id);
-	put16(p, 0x8580u | (unsigned)z->rcode);	/* QR AA RD RA */
+	put16(p, 0x8580u | (unsigned)z->rcode); /* QR AA RD RA */
 	put16(p, 1);
 	put16(p, (unsigned)zone_count(z, 0));
 	put16(p, (unsigned)zone_count(z, 1));
@@ -291,7 +352,7 @@ build_answer(struct pkt *p, unsigned id, const char *qname, int qtype,
 			if (z->rr[i].authority == sect)
 				put_rr(p, &z->rr[i], qname);
 	if (z->mode == FAKE_GARBAGE)
-		p->len -= 3;	/* cut into the answer's RDATA */
+		p->len -= 3; /* cut into the answer's RDATA */
 }
 
 /* zone_matches - exact name, or "*.x" for any name under x */
@@ -352,10 +413,10 @@ srv_count(const char *qname, int qtype)
 /* srv_handle - answer one query (now, later, or never) */
 static void
 srv_handle(const unsigned char *q, size_t qlen,
-	   const struct sockaddr_storage *from, socklen_t fromlen)
+           const struct sockaddr_storage *from, socklen_t fromlen)
 {
-	static const struct fake_zone nowhere = { "", 0, ns_r_nxdomain,
-						  FAKE_NORMAL, 0, { { 0 } } };
+	static const struct fake_zone nowhere = {"",          0, ns_r_nxdomain,
+	                                         FAKE_NORMAL, 0, {{0}}};
 	const struct fake_zone *z;
 	struct delayed d;
 	ns_msg msg;
@@ -372,7 +433,7 @@ srv_handle(const unsigned char *q, size_t qlen,
 	if (z->mode == FAKE_SILENT)
 		return;
 	build_answer(&d.pkt, ns_msg_id(msg), ns_rr_name(rr),
-		     (int)ns_rr_type(rr), z);
+	             (int)ns_rr_type(rr), z);
 	d.to = *from;
 	d.tolen = fromlen;
 	d.due = dns_now_ms() + z->delay_ms;
@@ -419,7 +480,7 @@ srv_main(void *unused)
 		if (poll(&pfd, 1, 5) > 0) {
 			fromlen = sizeof(from);
 			n = recvfrom(srv.fd, buf, sizeof(buf), 0,
-				     (struct sockaddr *)&from, &fromlen);
+			             (struct sockaddr *)&from, &fromlen);
 			if (n > 0)
 				srv_handle(buf, (size_t)n, &from, fromlen);
 		}
@@ -466,7 +527,7 @@ struct outcome {
 	const char *reason;
 	int cached;
 	int parse_rc;
-	char text[512];		/* the rrset, comma separated */
+	char text[512]; /* the rrset, comma separated */
 	size_t first_text_len;
 };
 
@@ -476,17 +537,12 @@ rr_text(const struct dns_rr *rr, char *buf, size_t len)
 {
 	switch (rr->type) {
 	case ns_t_a:
-	case ns_t_aaaa:
-		netaddr_format(&rr->addr, buf, len);
-		break;
+	case ns_t_aaaa: netaddr_format(&rr->addr, buf, len); break;
 	case ns_t_mx:
 		snprintf(buf, len, "%u %s", rr->preference, rr->name);
 		break;
-	case ns_t_txt:
-		snprintf(buf, len, "%s", rr->text);
-		break;
-	default:
-		snprintf(buf, len, "%s", rr->name);
+	case ns_t_txt: snprintf(buf, len, "%s", rr->text); break;
+	default: snprintf(buf, len, "%s", rr->name);
 	}
 }
 
@@ -513,8 +569,8 @@ on_result(void *arg, const struct dns_result *res)
 	for (i = 0; o->parse_rc == 0 && i < set.count; i++) {
 		rr_text(&set.rr[i], one, sizeof(one));
 		n = strlen(o->text);
-		snprintf(o->text + n, sizeof(o->text) - n, "%s%s",
-			 i ? "," : "", one);
+		snprintf(o->text + n, sizeof(o->text) - n, "%s%s", i ? "," : "",
+		         one);
 	}
 	if (o->parse_rc == 0 && set.count > 0)
 		o->first_text_len = set.rr[0].text_len;
@@ -562,45 +618,33 @@ static const struct {
 	int rcode;
 	const char *reason, *text;
 } outcome_cases[] = {
-	{ "A", "a.test", ns_t_a, DNS_ANSWER, 0, "answer", "192.0.2.1" },
-	{ "A upper case", "A.TEST", ns_t_a, DNS_ANSWER, 0, NULL,
-	  "192.0.2.1" },
-	{ "A trailing dot", "a.test.", ns_t_a, DNS_ANSWER, 0, NULL,
-	  "192.0.2.1" },
-	{ "AAAA", "aaaa.test", ns_t_aaaa, DNS_ANSWER, 0, NULL,
-	  "2001:db8::1" },
-	{ "PTR two names", "1.2.0.192.in-addr.arpa", ns_t_ptr,
-	  DNS_ANSWER, 0, NULL, "host1.test,host2.test" },
-	{ "CNAME chain", "alias.test", ns_t_a, DNS_ANSWER, 0, NULL,
-	  "192.0.2.7" },
-	{ "CNAME chain of 8", "chain8.test", ns_t_a, DNS_ANSWER, 0,
-	  NULL, "192.0.2.8" },
-	{ "CNAME chain of 9", "chain9.test", ns_t_a, DNS_NODATA, 0,
-	  NULL, "" },
-	{ "CNAME loop", "loop.test", ns_t_a, DNS_NODATA, 0, NULL, "" },
-	{ "TXT two strings", "txt.test", ns_t_txt, DNS_ANSWER, 0, NULL,
-	  "v=spf1 -all" },
-	{ "MX", "mx.test", ns_t_mx, DNS_ANSWER, 0, NULL,
-	  "10 mx1.test,20 mx2.test" },
-	{ "NS", "ns.test", ns_t_ns, DNS_ANSWER, 0, NULL, "ns1.test" },
-	{ "NXDOMAIN", "nx.test", ns_t_a, DNS_NXDOMAIN, 3, "NXDOMAIN",
-	  "" },
-	{ "unknown name", "nowhere.test", ns_t_a, DNS_NXDOMAIN, 3,
-	  NULL, "" },
-	{ "NODATA", "nodata.test", ns_t_aaaa, DNS_NODATA, 0, "NODATA",
-	  "" },
-	{ "NODATA without SOA", "nosoa.test", ns_t_aaaa, DNS_NODATA, 0,
-	  "NODATA", "" },
-	{ "SERVFAIL", "servfail.test", ns_t_a, DNS_TEMPERROR, 2,
-	  "SERVFAIL", NULL },
-	{ "REFUSED", "refused.test", ns_t_a, DNS_TEMPERROR, 5,
-	  "REFUSED", NULL },
-	{ "never answered", "silent.test", ns_t_a, DNS_TEMPERROR, -1,
-	  "timeout", NULL },
-	{ "wrong question", "wrong.test", ns_t_a, DNS_TEMPERROR, -1,
-	  NULL, NULL },
-	{ "truncated packet", "garbage.test", ns_t_a, DNS_TEMPERROR,
-	  -1, "malformed", NULL },
+    {"A", "a.test", ns_t_a, DNS_ANSWER, 0, "answer", "192.0.2.1"},
+    {"A upper case", "A.TEST", ns_t_a, DNS_ANSWER, 0, NULL, "192.0.2.1"},
+    {"A trailing dot", "a.test.", ns_t_a, DNS_ANSWER, 0, NULL, "192.0.2.1"},
+    {"AAAA", "aaaa.test", ns_t_aaaa, DNS_ANSWER, 0, NULL, "2001:db8::1"},
+    {"PTR two names", "1.2.0.192.in-addr.arpa", ns_t_ptr, DNS_ANSWER, 0, NULL,
+     "host1.test,host2.test"},
+    {"CNAME chain", "alias.test", ns_t_a, DNS_ANSWER, 0, NULL, "192.0.2.7"},
+    {"CNAME chain of 8", "chain8.test", ns_t_a, DNS_ANSWER, 0, NULL,
+     "192.0.2.8"},
+    {"CNAME chain of 9", "chain9.test", ns_t_a, DNS_NODATA, 0, NULL, ""},
+    {"CNAME loop", "loop.test", ns_t_a, DNS_NODATA, 0, NULL, ""},
+    {"TXT two strings", "txt.test", ns_t_txt, DNS_ANSWER, 0, NULL,
+     "v=spf1 -all"},
+    {"MX", "mx.test", ns_t_mx, DNS_ANSWER, 0, NULL, "10 mx1.test,20 mx2.test"},
+    {"NS", "ns.test", ns_t_ns, DNS_ANSWER, 0, NULL, "ns1.test"},
+    {"NXDOMAIN", "nx.test", ns_t_a, DNS_NXDOMAIN, 3, "NXDOMAIN", ""},
+    {"unknown name", "nowhere.test", ns_t_a, DNS_NXDOMAIN, 3, NULL, ""},
+    {"NODATA", "nodata.test", ns_t_aaaa, DNS_NODATA, 0, "NODATA", ""},
+    {"NODATA without SOA", "nosoa.test", ns_t_aaaa, DNS_NODATA, 0, "NODATA",
+     ""},
+    {"SERVFAIL", "servfail.test", ns_t_a, DNS_TEMPERROR, 2, "SERVFAIL", NULL},
+    {"REFUSED", "refused.test", ns_t_a, DNS_TEMPERROR, 5, "REFUSED", NULL},
+    {"never answered", "silent.test", ns_t_a, DNS_TEMPERROR, -1, "timeout",
+     NULL},
+    {"wrong question", "wrong.test", ns_t_a, DNS_TEMPERROR, -1, NULL, NULL},
+    {"truncated packet", "garbage.test", ns_t_a, DNS_TEMPERROR, -1, "malformed",
+     NULL},
 };
 
 /* test_outcomes - every row of outcome_cases */
@@ -621,7 +665,7 @@ test_outcomes(void)
 		ask(r, outcome_cases[i].name, outcome_cases[i].type, &o);
 		CHECK(o.calls == 1, "%s: %d callbacks", what, o.calls);
 		CHECK_STR(dns_status_name(o.status),
-			  dns_status_name(outcome_cases[i].status), what);
+		          dns_status_name(outcome_cases[i].status), what);
 		CHECK_INT(o.rcode, outcome_cases[i].rcode, what);
 		if (outcome_cases[i].reason != NULL)
 			CHECK_STR(o.reason, outcome_cases[i].reason, what);
@@ -652,10 +696,15 @@ static void
 test_invalid_names(void)
 {
 	static const char *names[] = {
-		"", ".", "a..test", ".a.test", "has space.test", "tab\t.test",
-		"back\\slash.test",
-		("a1234567890123456789012345678901"
-		 "23456789012345678901234567890123.test"),
+	    "",
+	    ".",
+	    "a..test",
+	    ".a.test",
+	    "has space.test",
+	    "tab\t.test",
+	    "back\\slash.test",
+	    ("a1234567890123456789012345678901"
+	     "23456789012345678901234567890123.test"),
 	};
 	char longname[300];
 	struct dns_resolver *r = resolver_new(200, 1, NULL);
@@ -742,10 +791,10 @@ test_deadline(void)
 	dns_query(r, "silent.test", ns_t_a, on_result, &o);
 	t0 = dns_now_ms();
 	CHECK_INT(dns_wait(r, outcome_done, &o, t0 + 300), 0,
-		  "wait returns 0 at the deadline");
+	          "wait returns 0 at the deadline");
 	elapsed = dns_now_ms() - t0;
-	CHECK(elapsed >= 300 && elapsed <= 400,
-	      "deadline 300 ms, waited %llu", (unsigned long long)elapsed);
+	CHECK(elapsed >= 300 && elapsed <= 400, "deadline 300 ms, waited %llu",
+	      (unsigned long long)elapsed);
 	CHECK_INT(dns_in_flight(r), 1, "still in flight after the deadline");
 	dns_pump(r);
 	CHECK_INT(o.calls, 0, "pump does not complete a silent query");
@@ -818,7 +867,7 @@ test_chained(void)
 	s.ptr.type = ns_t_ptr;
 	dns_query(s.r, "1.2.0.192.in-addr.arpa", ns_t_ptr, on_ptr_then_a, &s);
 	CHECK_INT(dns_wait(s.r, chain_done, &s, dns_now_ms() + 2000), 1,
-		  "chained query done");
+	          "chained query done");
 	CHECK_STR(s.ptr.text, "host1.test,host2.test", "chain ptr");
 	CHECK_STR(s.a.text, "192.0.2.1", "chain a");
 	dns_resolver_free(s.r);
@@ -845,8 +894,8 @@ test_cache(void)
 	CHECK_STR(o.text, "192.0.2.1", "cached rrset");
 	CHECK_INT(srv_count("a.test", ns_t_a) - before, 1, "one query sent");
 	dns_cache_stats(cache, &entries, &hits, &misses);
-	CHECK(entries == 1 && hits == 1 && misses == 1,
-	      "stats %zu/%zu/%zu", entries, hits, misses);
+	CHECK(entries == 1 && hits == 1 && misses == 1, "stats %zu/%zu/%zu",
+	      entries, hits, misses);
 
 	/* negative answers are cached too (SOA minimum 30 s) */
 	ask(r, "nx.test", ns_t_a, &o);
@@ -863,7 +912,7 @@ test_cache(void)
 		      "SERVFAIL not cached");
 	}
 	CHECK_INT(srv_count("servfail.test", ns_t_a) - before, 2,
-		  "SERVFAIL asked twice");
+	          "SERVFAIL asked twice");
 	dns_resolver_free(r);
 	dns_cache_free(cache);
 }
@@ -887,11 +936,11 @@ test_cache_ttl(void)
 	ask(r, "short.test", ns_t_a, &o);
 	ask(r, "short.test", ns_t_a, &o);
 	CHECK(o.cached, "TTL 1 hit at once");
-	nanosleep(&(struct timespec){ 1, 100000000 }, NULL);
+	nanosleep(&(struct timespec){1, 100000000}, NULL);
 	ask(r, "short.test", ns_t_a, &o);
 	CHECK(!o.cached && o.status == DNS_ANSWER, "TTL 1 expired");
 	CHECK_INT(srv_count("short.test", ns_t_a) - before, 2,
-		  "short.test asked twice");
+	          "short.test asked twice");
 	dns_resolver_free(r);
 	dns_cache_free(cache);
 }
@@ -909,9 +958,9 @@ test_cache_lru(void)
 
 	ask(r, "a.test", ns_t_a, &o);
 	ask(r, "aaaa.test", ns_t_aaaa, &o);
-	ask(r, "a.test", ns_t_a, &o);	/* a.test is now the most recent */
+	ask(r, "a.test", ns_t_a, &o); /* a.test is now the most recent */
 	CHECK(o.cached, "a.test hit");
-	ask(r, "mx.test", ns_t_mx, &o);	/* evicts aaaa.test */
+	ask(r, "mx.test", ns_t_mx, &o); /* evicts aaaa.test */
 	dns_cache_stats(cache, &entries, NULL, NULL);
 	CHECK_INT(entries, 2, "bounded at 2 entries");
 	ask(r, "a.test", ns_t_a, &o);
@@ -938,9 +987,9 @@ static struct dns_cache *shared_cache;
 static void *
 cache_thread(void *arg)
 {
-	static const char *names[] = { "a.test", "mx.test", "txt.test",
-				       "nx.test" };
-	static const int types[] = { ns_t_a, ns_t_mx, ns_t_txt, ns_t_a };
+	static const char *names[] = {"a.test", "mx.test", "txt.test",
+	                              "nx.test"};
+	static const int types[] = {ns_t_a, ns_t_mx, ns_t_txt, ns_t_a};
 	struct dns_resolver *r = resolver_new(1000, 2, shared_cache);
 	struct outcome o;
 	int i, *bad = arg;
@@ -959,7 +1008,7 @@ static void
 test_cache_threads(void)
 {
 	pthread_t t[4];
-	int bad[4] = { 0 }, i, sum = 0;
+	int bad[4] = {0}, i, sum = 0;
 	size_t hits;
 
 	shared_cache = dns_cache_new(8, 3600);
@@ -992,7 +1041,7 @@ test_classify(void)
 	dns_classify(p.buf, p.len, "A.TEST", ns_t_a, &res);
 	CHECK_INT(res.status, DNS_ANSWER, "case-insensitive question");
 	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_ANSWER), 300, "answer ttl");
-	p.buf[2] &= 0x7f;	/* a query, not a response */
+	p.buf[2] &= 0x7f; /* a query, not a response */
 	dns_classify(p.buf, p.len, "a.test", ns_t_a, &res);
 	CHECK_STR(res.reason, "malformed", "QR clear");
 	dns_classify(p.buf, 5, "a.test", ns_t_a, &res);
@@ -1001,19 +1050,18 @@ test_classify(void)
 	CHECK_STR(res.reason, "malformed", "no packet");
 
 	build_answer(&p, 1, "nx.test", ns_t_a,
-		     zone_find("nx.test", ns_t_a, &i));
+	             zone_find("nx.test", ns_t_a, &i));
 	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_NXDOMAIN), 30,
-		  "NXDOMAIN ttl = SOA minimum");
+	          "NXDOMAIN ttl = SOA minimum");
 	build_answer(&p, 1, "nodata.test", ns_t_aaaa,
-		     zone_find("nodata.test", ns_t_aaaa, &i));
+	             zone_find("nodata.test", ns_t_aaaa, &i));
 	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_NODATA), 20,
-		  "NODATA ttl = SOA ttl when smaller");
+	          "NODATA ttl = SOA ttl when smaller");
 	build_answer(&p, 1, "nosoa.test", ns_t_aaaa,
-		     zone_find("nosoa.test", ns_t_aaaa, &i));
-	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_NODATA), 60,
-		  "no SOA: 60 s");
+	             zone_find("nosoa.test", ns_t_aaaa, &i));
+	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_NODATA), 60, "no SOA: 60 s");
 	CHECK_INT(dns_packet_ttl(p.buf, p.len, DNS_TEMPERROR), 0,
-		  "TEMPERROR: 0");
+	          "TEMPERROR: 0");
 }
 
 /* test_reverse - reverse-name vectors */
@@ -1023,30 +1071,29 @@ test_reverse(void)
 	static const struct {
 		const char *addr, *suffix, *want;
 	} cases[] = {
-		{ "192.0.2.1", NULL, "1.2.0.192.in-addr.arpa" },
-		{ "10.20.30.255", "zen.dnsbl.test",
-		  "255.30.20.10.zen.dnsbl.test" },
-		{ "2001:db8::7", NULL,
-		  "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		  "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
-		  ".ip6.arpa" },
-		{ "2001:0db8:85a3:0000:0000:8a2e:0370:7334", NULL,
-		  "4.3.3.7.0.7.3.0.e.2.a.8.0.0.0.0."
-		  "0.0.0.0.3.a.5.8.8.b.d.0.1.0.0.2"
-		  ".ip6.arpa" },
-		{ "::1", NULL,
-		  "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		  "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
-		  ".ip6.arpa" },
-		{ "2001:db8::7", "bl.test",
-		  "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		  "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
-		  ".bl.test" },
-		{ "::ffff:192.0.2.1", NULL, "1.2.0.192.in-addr.arpa" },
-		{ "fedc:ba98:7654:3210:0123:4567:89ab:cdef", "",
-		  "f.e.d.c.b.a.9.8.7.6.5.4.3.2.1.0."
-		  "0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f"
-		  ".ip6.arpa" },
+	    {"192.0.2.1", NULL, "1.2.0.192.in-addr.arpa"},
+	    {"10.20.30.255", "zen.dnsbl.test", "255.30.20.10.zen.dnsbl.test"},
+	    {"2001:db8::7", NULL,
+	     "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	     "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+	     ".ip6.arpa"},
+	    {"2001:0db8:85a3:0000:0000:8a2e:0370:7334", NULL,
+	     "4.3.3.7.0.7.3.0.e.2.a.8.0.0.0.0."
+	     "0.0.0.0.3.a.5.8.8.b.d.0.1.0.0.2"
+	     ".ip6.arpa"},
+	    {"::1", NULL,
+	     "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	     "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
+	     ".ip6.arpa"},
+	    {"2001:db8::7", "bl.test",
+	     "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	     "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+	     ".bl.test"},
+	    {"::ffff:192.0.2.1", NULL, "1.2.0.192.in-addr.arpa"},
+	    {"fedc:ba98:7654:3210:0123:4567:89ab:cdef", "",
+	     "f.e.d.c.b.a.9.8.7.6.5.4.3.2.1.0."
+	     "0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f"
+	     ".ip6.arpa"},
 	};
 	struct netaddr a;
 	char buf[DNS_NAME_MAX];
@@ -1055,8 +1102,9 @@ test_reverse(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CHECK(netaddr_parse(cases[i].addr, &a) == 0, "parse %s",
 		      cases[i].addr);
-		CHECK_INT(dns_reverse_name(&a, cases[i].suffix, buf,
-					   sizeof(buf)), 0, cases[i].addr);
+		CHECK_INT(
+		    dns_reverse_name(&a, cases[i].suffix, buf, sizeof(buf)), 0,
+		    cases[i].addr);
 		CHECK_STR(buf, cases[i].want, cases[i].addr);
 	}
 	netaddr_parse("192.0.2.1", &a);

@@ -37,29 +37,33 @@ struct fake {
 	int qtype;
 	int rcode;
 	int silent;
-	const char *data[4];	/* A addresses or one TXT text */
+	const char *data[4]; /* A addresses or one TXT text */
 };
 
 static const struct fake fakes[] = {
-	{"1.2.0.192.zen.test", ns_t_a, 0, 0, {"127.0.0.2"}},
-	{"1.2.0.192.zen.test", ns_t_txt, 0, 0, {"Listed by zen, see x"}},
-	{"1.2.0.192.bl.test", ns_t_a, 0, 0, {"127.0.0.4"}},
-	{"1.2.0.192.bl.test", ns_t_txt, 0, 0, {"bl says no"}},
-	{"1.2.0.192.wl.test", ns_t_a, 0, 0, {"127.0.5.1"}},
-	{"1.2.0.192.multi.test", ns_t_a, 0, 0, {"127.0.0.3", "127.0.0.10"}},
-	{"1.2.0.192.filt.test", ns_t_a, 0, 0, {"127.0.0.20"}},
-	{"1.2.0.192.filt.test", ns_t_txt, 0, 0, {"must not be asked"}},
-	{"1.2.0.192.refused.test", ns_t_a, 0, 0, {"127.255.255.254"}},
-	{"1.2.0.192.public.test", ns_t_a, 0, 0, {"10.0.0.1"}},
-	{"1.2.0.192.mixed.test", ns_t_a, 0, 0, {"127.0.0.2", "10.0.0.1"}},
-	{"1.2.0.192.sf.test", ns_t_a, ns_r_servfail, 0, {NULL}},
-	{"1.2.0.192.silent.test", ns_t_a, 0, 1, {NULL}},
-	{"7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
-	 ".zen.test", ns_t_a, 0, 0, {"127.0.0.3"}},
-	{"bad.example.dbl.test", ns_t_a, 0, 0, {"127.0.1.2"}},
-	{"bad.example.dbl.test", ns_t_txt, 0, 0, {"bad domain"}},
-	{"ptr.example.dbl.test", ns_t_a, 0, 0, {"127.0.1.200"}},
-	{"slow.example.dbl.test", ns_t_a, 0, 1, {NULL}},
+    {"1.2.0.192.zen.test", ns_t_a, 0, 0, {"127.0.0.2"}},
+    {"1.2.0.192.zen.test", ns_t_txt, 0, 0, {"Listed by zen, see x"}},
+    {"1.2.0.192.bl.test", ns_t_a, 0, 0, {"127.0.0.4"}},
+    {"1.2.0.192.bl.test", ns_t_txt, 0, 0, {"bl says no"}},
+    {"1.2.0.192.wl.test", ns_t_a, 0, 0, {"127.0.5.1"}},
+    {"1.2.0.192.multi.test", ns_t_a, 0, 0, {"127.0.0.3", "127.0.0.10"}},
+    {"1.2.0.192.filt.test", ns_t_a, 0, 0, {"127.0.0.20"}},
+    {"1.2.0.192.filt.test", ns_t_txt, 0, 0, {"must not be asked"}},
+    {"1.2.0.192.refused.test", ns_t_a, 0, 0, {"127.255.255.254"}},
+    {"1.2.0.192.public.test", ns_t_a, 0, 0, {"10.0.0.1"}},
+    {"1.2.0.192.mixed.test", ns_t_a, 0, 0, {"127.0.0.2", "10.0.0.1"}},
+    {"1.2.0.192.sf.test", ns_t_a, ns_r_servfail, 0, {NULL}},
+    {"1.2.0.192.silent.test", ns_t_a, 0, 1, {NULL}},
+    {"7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+     ".zen.test",
+     ns_t_a,
+     0,
+     0,
+     {"127.0.0.3"}},
+    {"bad.example.dbl.test", ns_t_a, 0, 0, {"127.0.1.2"}},
+    {"bad.example.dbl.test", ns_t_txt, 0, 0, {"bad domain"}},
+    {"ptr.example.dbl.test", ns_t_a, 0, 0, {"127.0.1.200"}},
+    {"slow.example.dbl.test", ns_t_a, 0, 1, {NULL}},
 };
 
 #define NFAKES (sizeof(fakes) / sizeof(fakes[0]))
@@ -169,7 +173,7 @@ srv_answer(const unsigned char *q, size_t qlen, struct pkt *p)
 	memset(p, 0, sizeof(*p));
 	put16(p, ns_msg_id(msg));
 	put16(p, 0x8580u | (f == NULL ? (unsigned)ns_r_nxdomain
-				      : (unsigned)f->rcode));
+	                              : (unsigned)f->rcode));
 	put16(p, 1);
 	put16(p, n);
 	put16(p, 0);
@@ -201,7 +205,7 @@ srv_main(void *unused)
 			continue;
 		fromlen = sizeof(from);
 		n = recvfrom(srv.fd, buf, sizeof(buf), 0,
-			     (struct sockaddr *)&from, &fromlen);
+		             (struct sockaddr *)&from, &fromlen);
 		if (n > 0 && srv_answer(buf, (size_t)n, &p))
 			sendto(srv.fd, p.buf, p.len, 0,
 			       (struct sockaddr *)&from, fromlen);
@@ -263,7 +267,7 @@ join_list(const char *const *list, size_t n, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
-					 i ? "," : "", list[i]);
+		                         i ? "," : "", list[i]);
 }
 
 /* statuses - each entry's status, comma separated */
@@ -311,23 +315,22 @@ test_qnames(void)
 	static const struct {
 		const char *ip, *zone, *want;
 	} cases[] = {
-		{"192.0.2.1", "zen.test", "1.2.0.192.zen.test"},
-		{"10.20.30.255", "bl.test", "255.30.20.10.bl.test"},
-		{"2001:db8::7", "zen.test",
-		 "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		 "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
-		{"2001:0db8:0000:0000:0000:0000:0000:0007", "zen.test",
-		 "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-		 "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
-		{"2001:db8:85a3::8a2e:370:7334", "bl.test",
-		 "4.3.3.7.0.7.3.0.e.2.a.8.0.0.0.0."
-		 "0.0.0.0.3.a.5.8.8.b.d.0.1.0.0.2.bl.test"},
-		{"fedc:ba98:7654:3210:0123:4567:89ab:cdef", "x.test",
-		 "f.e.d.c.b.a.9.8.7.6.5.4.3.2.1.0."
-		 "0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f.x.test"},
-		{"::ffff:192.0.2.1", "zen.test", "1.2.0.192.zen.test"},
-		{"IPv6:::ffff:198.51.100.9", "zen.test",
-		 "9.100.51.198.zen.test"},
+	    {"192.0.2.1", "zen.test", "1.2.0.192.zen.test"},
+	    {"10.20.30.255", "bl.test", "255.30.20.10.bl.test"},
+	    {"2001:db8::7", "zen.test",
+	     "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	     "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
+	    {"2001:0db8:0000:0000:0000:0000:0000:0007", "zen.test",
+	     "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	     "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.test"},
+	    {"2001:db8:85a3::8a2e:370:7334", "bl.test",
+	     "4.3.3.7.0.7.3.0.e.2.a.8.0.0.0.0."
+	     "0.0.0.0.3.a.5.8.8.b.d.0.1.0.0.2.bl.test"},
+	    {"fedc:ba98:7654:3210:0123:4567:89ab:cdef", "x.test",
+	     "f.e.d.c.b.a.9.8.7.6.5.4.3.2.1.0."
+	     "0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f.x.test"},
+	    {"::ffff:192.0.2.1", "zen.test", "1.2.0.192.zen.test"},
+	    {"IPv6:::ffff:198.51.100.9", "zen.test", "9.100.51.198.zen.test"},
 	};
 	struct netaddr a;
 	char buf[DNS_NAME_MAX], big[300];
@@ -336,20 +339,20 @@ test_qnames(void)
 		CHECK(netaddr_parse(cases[i].ip, &a) == 0, "parse %s",
 		      cases[i].ip);
 		CHECK_INT(dnsbl_ip_qname(&a, cases[i].zone, buf, sizeof(buf)),
-			  0, cases[i].ip);
+		          0, cases[i].ip);
 		CHECK_STR(buf, cases[i].want, cases[i].ip);
 	}
 	CHECK_INT(dnsbl_ip_qname(&a, "", buf, sizeof(buf)), -1, "no zone");
-	CHECK_INT(dnsbl_name_qname("bad.example", "dbl.test", buf,
-				   sizeof(buf)), 0, "name");
+	CHECK_INT(dnsbl_name_qname("bad.example", "dbl.test", buf, sizeof(buf)),
+	          0, "name");
 	CHECK_STR(buf, "bad.example.dbl.test", "name qname");
 	memset(big, 'a', sizeof(big));
 	big[245] = '\0';
 	CHECK_INT(dnsbl_name_qname(big, "dbl.test", buf, sizeof(buf)), -1,
-		  "254 octets refused");
+	          "254 octets refused");
 	big[244] = '\0';
 	CHECK_INT(dnsbl_name_qname(big, "dbl.test", buf, sizeof(buf)), 0,
-		  "253 octets fit");
+	          "253 octets fit");
 }
 
 /* ---- site lists ---- */
@@ -362,16 +365,17 @@ test_parse_good(void)
 		const char *text, *want;
 		size_t count;
 	} cases[] = {
-		{"zen.example=127.0.0.[2..11]*3, bl.example*2, "
-		 "wl.example=127.0.[0..255].[1..3]*-2",
-		 "zen.example=127.0.0.[2..11]*3, bl.example*2, "
-		 "wl.example=127.0.[0..255].[1..3]*-2", 3},
-		{"ZEN.Example.", "zen.example", 1},
-		{"a.test=127.0.0.[2;4;6..8]*+5 b.test*1",
-		 "a.test=127.0.0.[2;4;6..8]*5, b.test", 2},
-		{" ,, a.test ,,\tb_c.test*0 ", "a.test, b_c.test*0", 2},
-		{"wl.test*-1000, x.test=127.0.0.2*1000",
-		 "wl.test*-1000, x.test=127.0.0.2*1000", 2},
+	    {"zen.example=127.0.0.[2..11]*3, bl.example*2, "
+	     "wl.example=127.0.[0..255].[1..3]*-2",
+	     "zen.example=127.0.0.[2..11]*3, bl.example*2, "
+	     "wl.example=127.0.[0..255].[1..3]*-2",
+	     3},
+	    {"ZEN.Example.", "zen.example", 1},
+	    {"a.test=127.0.0.[2;4;6..8]*+5 b.test*1",
+	     "a.test=127.0.0.[2;4;6..8]*5, b.test", 2},
+	    {" ,, a.test ,,\tb_c.test*0 ", "a.test, b_c.test*0", 2},
+	    {"wl.test*-1000, x.test=127.0.0.2*1000",
+	     "wl.test*-1000, x.test=127.0.0.2*1000", 2},
 	};
 	char err[256], *text;
 	size_t len;
@@ -380,8 +384,9 @@ test_parse_good(void)
 		struct dnsbl_sites *s = NULL;
 		FILE *mem;
 
-		CHECK_INT(dnsbl_sites_parse(cases[i].text, &s, err,
-					    sizeof(err)), 0, cases[i].text);
+		CHECK_INT(
+		    dnsbl_sites_parse(cases[i].text, &s, err, sizeof(err)), 0,
+		    cases[i].text);
 		CHECK(s != NULL && s->count == cases[i].count, "count %s",
 		      cases[i].text);
 		text = NULL;
@@ -396,7 +401,7 @@ test_parse_good(void)
 		struct dnsbl_sites *s = (struct dnsbl_sites *)1;
 
 		CHECK_INT(dnsbl_sites_parse(" , ", &s, err, sizeof(err)), 0,
-			  "blank list");
+		          "blank list");
 		CHECK(s == NULL, "blank list gives no sites");
 	}
 }
@@ -408,37 +413,40 @@ test_parse_bad(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"zen.test=127.0.0", "bad entry \"zen.test=127.0.0\": "
-				     "bad pattern"},
-		{"zen.test=127.0.0.[11..2]", "bad entry "
-		 "\"zen.test=127.0.0.[11..2]\": bad pattern"},
-		{"zen.test=127.0.0.256", "bad entry \"zen.test=127.0.0.256\": "
-					 "bad pattern"},
-		{"zen.test=127.0.0.2..5", "bad entry "
-		 "\"zen.test=127.0.0.2..5\": bad pattern"},
-		{"zen.test=127.0.0.[2", "bad entry \"zen.test=127.0.0.[2\": "
-					"bad pattern"},
-		{"zen.test=127.0.0.[2;]", "bad entry "
-		 "\"zen.test=127.0.0.[2;]\": bad pattern"},
-		{"zen.test=127.0.0.2.1", "bad entry \"zen.test=127.0.0.2.1\": "
-					 "bad pattern"},
-		{"zen.test=", "bad entry \"zen.test=\": bad pattern"},
-		{"zen.test=10.0.0.2", "bad entry \"zen.test=10.0.0.2\": "
-				      "pattern must start with 127"},
-		{"zen.test=[126..127].0.0.2", "bad entry "
-		 "\"zen.test=[126..127].0.0.2\": pattern must start with 127"},
-		{"zen.test*x", "bad entry \"zen.test*x\": bad weight"},
-		{"zen.test*", "bad entry \"zen.test*\": bad weight"},
-		{"zen.test*-", "bad entry \"zen.test*-\": bad weight"},
-		{"zen.test*1001", "bad entry \"zen.test*1001\": "
-				  "weight out of range -1000..1000"},
-		{"zen.test*-99999999999", "bad entry "
-		 "\"zen.test*-99999999999\": weight out of range -1000..1000"},
-		{"zen..test", "bad entry \"zen..test\": bad zone name"},
-		{".zen.test", "bad entry \".zen.test\": bad zone name"},
-		{"ok.test z/x.test", "bad entry \"z/x.test\": bad zone name"},
-		{"=127.0.0.2", "bad entry \"=127.0.0.2\": empty zone"},
-		{"*3", "bad entry \"*3\": empty zone"},
+	    {"zen.test=127.0.0", "bad entry \"zen.test=127.0.0\": "
+	                         "bad pattern"},
+	    {"zen.test=127.0.0.[11..2]",
+	     "bad entry "
+	     "\"zen.test=127.0.0.[11..2]\": bad pattern"},
+	    {"zen.test=127.0.0.256", "bad entry \"zen.test=127.0.0.256\": "
+	                             "bad pattern"},
+	    {"zen.test=127.0.0.2..5", "bad entry "
+	                              "\"zen.test=127.0.0.2..5\": bad pattern"},
+	    {"zen.test=127.0.0.[2", "bad entry \"zen.test=127.0.0.[2\": "
+	                            "bad pattern"},
+	    {"zen.test=127.0.0.[2;]", "bad entry "
+	                              "\"zen.test=127.0.0.[2;]\": bad pattern"},
+	    {"zen.test=127.0.0.2.1", "bad entry \"zen.test=127.0.0.2.1\": "
+	                             "bad pattern"},
+	    {"zen.test=", "bad entry \"zen.test=\": bad pattern"},
+	    {"zen.test=10.0.0.2", "bad entry \"zen.test=10.0.0.2\": "
+	                          "pattern must start with 127"},
+	    {"zen.test=[126..127].0.0.2",
+	     "bad entry "
+	     "\"zen.test=[126..127].0.0.2\": pattern must start with 127"},
+	    {"zen.test*x", "bad entry \"zen.test*x\": bad weight"},
+	    {"zen.test*", "bad entry \"zen.test*\": bad weight"},
+	    {"zen.test*-", "bad entry \"zen.test*-\": bad weight"},
+	    {"zen.test*1001", "bad entry \"zen.test*1001\": "
+	                      "weight out of range -1000..1000"},
+	    {"zen.test*-99999999999",
+	     "bad entry "
+	     "\"zen.test*-99999999999\": weight out of range -1000..1000"},
+	    {"zen..test", "bad entry \"zen..test\": bad zone name"},
+	    {".zen.test", "bad entry \".zen.test\": bad zone name"},
+	    {"ok.test z/x.test", "bad entry \"z/x.test\": bad zone name"},
+	    {"=127.0.0.2", "bad entry \"=127.0.0.2\": empty zone"},
+	    {"*3", "bad entry \"*3\": empty zone"},
 	};
 	struct dnsbl_sites *s;
 	char err[256], many[600];
@@ -447,14 +455,15 @@ test_parse_bad(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		s = (struct dnsbl_sites *)1;
 		err[0] = '\0';
-		CHECK_INT(dnsbl_sites_parse(cases[i].text, &s, err,
-					    sizeof(err)), -1, cases[i].text);
+		CHECK_INT(
+		    dnsbl_sites_parse(cases[i].text, &s, err, sizeof(err)), -1,
+		    cases[i].text);
 		CHECK(s == NULL, "%s: no sites on error", cases[i].text);
 		CHECK_STR(err, cases[i].want, cases[i].text);
 	}
 	for (int i = 0; i < 33; i++)
 		used += (size_t)snprintf(many + used, sizeof(many) - used,
-					 "z%d.test ", i);
+		                         "z%d.test ", i);
 	CHECK_INT(dnsbl_sites_parse(many, &s, err, sizeof(err)), -1, "33");
 	CHECK_STR(err, "too many entries (at most 32)", "33 entries");
 }
@@ -467,20 +476,20 @@ test_match(void)
 		const char *sites, *code;
 		int want;
 	} cases[] = {
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.0.2", 1},
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.1.5", 1},
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.1.6", 1},
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.0.3", 0},
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.2.2", 0},
-		{"x.test=127.0.[0..1].[2;4..6]", "127.0.1.7", 0},
-		{"x.test=127.0.0.[2..11]", "127.0.0.11", 1},
-		{"x.test=127.0.0.[2..11]", "127.0.0.12", 0},
-		{"x.test=127.0.0.[0..255]", "127.0.0.0", 1},
-		{"x.test=127.0.0.[0..255]", "127.0.0.255", 1},
-		{"x.test", "127.1.2.3", 1},
-		{"x.test", "127.255.255.255", 1},
-		{"x.test", "126.0.0.2", 0},
-		{"x.test", "128.0.0.2", 0},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.0.2", 1},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.1.5", 1},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.1.6", 1},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.0.3", 0},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.2.2", 0},
+	    {"x.test=127.0.[0..1].[2;4..6]", "127.0.1.7", 0},
+	    {"x.test=127.0.0.[2..11]", "127.0.0.11", 1},
+	    {"x.test=127.0.0.[2..11]", "127.0.0.12", 0},
+	    {"x.test=127.0.0.[0..255]", "127.0.0.0", 1},
+	    {"x.test=127.0.0.[0..255]", "127.0.0.255", 1},
+	    {"x.test", "127.1.2.3", 1},
+	    {"x.test", "127.255.255.255", 1},
+	    {"x.test", "126.0.0.2", 0},
+	    {"x.test", "128.0.0.2", 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -488,10 +497,9 @@ test_match(void)
 		struct in_addr in;
 
 		inet_pton(AF_INET, cases[i].code, &in);
-		CHECK_INT(s ? dnsbl_pattern_match(&s->site[0],
-						  ntohl(in.s_addr))
-			    : -1,
-			  cases[i].want, cases[i].code);
+		CHECK_INT(s ? dnsbl_pattern_match(&s->site[0], ntohl(in.s_addr))
+		            : -1,
+		          cases[i].want, cases[i].code);
 		dnsbl_sites_free(s);
 	}
 }
@@ -506,13 +514,13 @@ test_targets(void)
 	FILE *mem;
 
 	CHECK_INT(dnsbl_targets_parse("ptr, HELO", &m, bad, sizeof(bad)), 0,
-		  "targets");
+	          "targets");
 	CHECK_INT(m, DNSBL_T_PTR | DNSBL_T_HELO, "mask");
 	CHECK_INT(dnsbl_targets_parse("helo ip", &m, bad, sizeof(bad)), -1,
-		  "ip is not a name target");
+	          "ip is not a name target");
 	CHECK_STR(bad, "ip", "bad word");
 	CHECK_INT(dnsbl_targets_parse("helo, rcpt", &m, bad, sizeof(bad)), -1,
-		  "rcpt");
+	          "rcpt");
 	CHECK_STR(bad, "rcpt", "bad word");
 	mem = open_memstream(&text, &len);
 	dnsbl_targets_print(DNSBL_T_NAMES, mem);
@@ -532,76 +540,74 @@ struct ip_case {
 };
 
 static const struct ip_case ip_cases[] = {
-	{"one listing", client_v4, "zen.test*3", 3, 1, RESULT_FAIL,
-	 "zen.test", "", "listed",
-	 ";\n\tx-dnsbl=fail policy.listed=zen.test "
-	 "(zen.test=127.0.0.2 score 3)"},
-	{"weights sum", client_v4, "zen.test*3, bl.test*2, nx.test", 5, 1,
-	 RESULT_FAIL, "zen.test,bl.test", "", "listed,listed,not-listed",
-	 ";\n\tx-dnsbl=fail policy.listed=\"zen.test bl.test\" "
-	 "(zen.test=127.0.0.2 score 3; bl.test=127.0.0.4 score 2)"},
-	{"allowlist offsets", client_v4,
-	 "zen.test*3, wl.test=127.0.[0..255].[1..3]*-4", -1, 1, RESULT_PASS,
-	 "zen.test,wl.test", "", "listed,listed",
-	 ";\n\tx-dnsbl=pass policy.listed=\"zen.test wl.test\" "
-	 "(zen.test=127.0.0.2 score 3; wl.test=127.0.5.1 score -4)"},
-	{"allowlist filter misses", client_v4,
-	 "zen.test*3, wl.test=127.0.[0..4].1*-4", 3, 1, RESULT_FAIL,
-	 "zen.test", "", "listed,not-listed",
-	 ";\n\tx-dnsbl=fail policy.listed=zen.test "
-	 "(zen.test=127.0.0.2 score 3)"},
-	{"code outside filter", client_v4, "filt.test=127.0.0.[2..11]*3", 0,
-	 1, RESULT_PASS, "", "", "not-listed",
-	 ";\n\tx-dnsbl=pass (not listed on 1 list)"},
-	{"filter list, two codes", client_v4, "multi.test=127.0.0.[3;10]", 1,
-	 1, RESULT_FAIL, "multi.test", "", "listed",
-	 ";\n\tx-dnsbl=fail policy.listed=multi.test "
-	 "(multi.test=127.0.0.3,127.0.0.10 score 1)"},
-	{"filter keeps matching code", client_v4,
-	 "multi.test=127.0.0.[10..11]*2", 2, 1, RESULT_FAIL, "multi.test", "",
-	 "listed",
-	 ";\n\tx-dnsbl=fail policy.listed=multi.test "
-	 "(multi.test=127.0.0.10 score 2)"},
-	{"one zone, three entries", client_v4,
-	 "multi.test=127.0.0.3*2, multi.test=127.0.0.10*5, "
-	 "multi.test=127.0.0.99*7", 7, 1, RESULT_FAIL, "multi.test", "",
-	 "listed,listed,not-listed",
-	 ";\n\tx-dnsbl=fail policy.listed=multi.test "
-	 "(multi.test=127.0.0.3 score 2; multi.test=127.0.0.10 score 5)"},
-	{"refused code is an error", client_v4, "zen.test, refused.test", 1, 0,
-	 RESULT_FAIL, "zen.test", "refused.test", "listed,error",
-	 ";\n\tx-dnsbl=fail policy.listed=zen.test (zen.test=127.0.0.2 "
-	 "score 1; refused.test: bad answer 127.255.255.254: query "
-	 "refused)"},
-	{"refused code alone", client_v4, "refused.test*5", 0, 0,
-	 RESULT_TEMPERROR, "", "refused.test", "error",
-	 ";\n\tx-dnsbl=temperror (refused.test: bad answer 127.255.255.254: "
-	 "query refused)"},
-	{"public answer is an error", client_v4, "public.test", 0, 0,
-	 RESULT_TEMPERROR, "", "public.test", "error",
-	 ";\n\tx-dnsbl=temperror (public.test: bad answer 10.0.0.1: outside "
-	 "127.0.0.0/8)"},
-	{"mixed answer is an error", client_v4, "mixed.test", 0, 0,
-	 RESULT_TEMPERROR, "", "mixed.test", "error", NULL},
-	{"nxdomain", client_v4, "nx.test, nx2.test", 0, 1, RESULT_PASS, "",
-	 "", "not-listed,not-listed",
-	 ";\n\tx-dnsbl=pass (not listed on 2 lists)"},
-	{"servfail", client_v4, "sf.test, zen.test*2", 2, 0, RESULT_FAIL,
-	 "zen.test", "sf.test", "temperror,listed",
-	 ";\n\tx-dnsbl=fail policy.listed=zen.test (sf.test: SERVFAIL; "
-	 "zen.test=127.0.0.2 score 2)"},
-	{"servfail alone", client_v4, "sf.test, nx.test", 0, 0,
-	 RESULT_TEMPERROR, "", "sf.test", "temperror,not-listed",
-	 ";\n\tx-dnsbl=temperror (sf.test: SERVFAIL)"},
-	{"timeout", client_v4, "silent.test, nx.test", 0, 0, RESULT_TEMPERROR,
-	 "", "silent.test", "temperror,not-listed",
-	 ";\n\tx-dnsbl=temperror (silent.test: timeout)"},
-	{"ipv6 nibbles", "2001:db8::7", "zen.test*2", 2, 1, RESULT_FAIL,
-	 "zen.test", "", "listed",
-	 ";\n\tx-dnsbl=fail policy.listed=zen.test "
-	 "(zen.test=127.0.0.3 score 2)"},
-	{"ipv4-mapped", "::ffff:192.0.2.1", "bl.test", 1, 1, RESULT_FAIL,
-	 "bl.test", "", "listed", NULL},
+    {"one listing", client_v4, "zen.test*3", 3, 1, RESULT_FAIL, "zen.test", "",
+     "listed",
+     ";\n\tx-dnsbl=fail policy.listed=zen.test "
+     "(zen.test=127.0.0.2 score 3)"},
+    {"weights sum", client_v4, "zen.test*3, bl.test*2, nx.test", 5, 1,
+     RESULT_FAIL, "zen.test,bl.test", "", "listed,listed,not-listed",
+     ";\n\tx-dnsbl=fail policy.listed=\"zen.test bl.test\" "
+     "(zen.test=127.0.0.2 score 3; bl.test=127.0.0.4 score 2)"},
+    {"allowlist offsets", client_v4,
+     "zen.test*3, wl.test=127.0.[0..255].[1..3]*-4", -1, 1, RESULT_PASS,
+     "zen.test,wl.test", "", "listed,listed",
+     ";\n\tx-dnsbl=pass policy.listed=\"zen.test wl.test\" "
+     "(zen.test=127.0.0.2 score 3; wl.test=127.0.5.1 score -4)"},
+    {"allowlist filter misses", client_v4,
+     "zen.test*3, wl.test=127.0.[0..4].1*-4", 3, 1, RESULT_FAIL, "zen.test", "",
+     "listed,not-listed",
+     ";\n\tx-dnsbl=fail policy.listed=zen.test "
+     "(zen.test=127.0.0.2 score 3)"},
+    {"code outside filter", client_v4, "filt.test=127.0.0.[2..11]*3", 0, 1,
+     RESULT_PASS, "", "", "not-listed",
+     ";\n\tx-dnsbl=pass (not listed on 1 list)"},
+    {"filter list, two codes", client_v4, "multi.test=127.0.0.[3;10]", 1, 1,
+     RESULT_FAIL, "multi.test", "", "listed",
+     ";\n\tx-dnsbl=fail policy.listed=multi.test "
+     "(multi.test=127.0.0.3,127.0.0.10 score 1)"},
+    {"filter keeps matching code", client_v4, "multi.test=127.0.0.[10..11]*2",
+     2, 1, RESULT_FAIL, "multi.test", "", "listed",
+     ";\n\tx-dnsbl=fail policy.listed=multi.test "
+     "(multi.test=127.0.0.10 score 2)"},
+    {"one zone, three entries", client_v4,
+     "multi.test=127.0.0.3*2, multi.test=127.0.0.10*5, "
+     "multi.test=127.0.0.99*7",
+     7, 1, RESULT_FAIL, "multi.test", "", "listed,listed,not-listed",
+     ";\n\tx-dnsbl=fail policy.listed=multi.test "
+     "(multi.test=127.0.0.3 score 2; multi.test=127.0.0.10 score 5)"},
+    {"refused code is an error", client_v4, "zen.test, refused.test", 1, 0,
+     RESULT_FAIL, "zen.test", "refused.test", "listed,error",
+     ";\n\tx-dnsbl=fail policy.listed=zen.test (zen.test=127.0.0.2 "
+     "score 1; refused.test: bad answer 127.255.255.254: query "
+     "refused)"},
+    {"refused code alone", client_v4, "refused.test*5", 0, 0, RESULT_TEMPERROR,
+     "", "refused.test", "error",
+     ";\n\tx-dnsbl=temperror (refused.test: bad answer 127.255.255.254: "
+     "query refused)"},
+    {"public answer is an error", client_v4, "public.test", 0, 0,
+     RESULT_TEMPERROR, "", "public.test", "error",
+     ";\n\tx-dnsbl=temperror (public.test: bad answer 10.0.0.1: outside "
+     "127.0.0.0/8)"},
+    {"mixed answer is an error", client_v4, "mixed.test", 0, 0,
+     RESULT_TEMPERROR, "", "mixed.test", "error", NULL},
+    {"nxdomain", client_v4, "nx.test, nx2.test", 0, 1, RESULT_PASS, "", "",
+     "not-listed,not-listed", ";\n\tx-dnsbl=pass (not listed on 2 lists)"},
+    {"servfail", client_v4, "sf.test, zen.test*2", 2, 0, RESULT_FAIL,
+     "zen.test", "sf.test", "temperror,listed",
+     ";\n\tx-dnsbl=fail policy.listed=zen.test (sf.test: SERVFAIL; "
+     "zen.test=127.0.0.2 score 2)"},
+    {"servfail alone", client_v4, "sf.test, nx.test", 0, 0, RESULT_TEMPERROR,
+     "", "sf.test", "temperror,not-listed",
+     ";\n\tx-dnsbl=temperror (sf.test: SERVFAIL)"},
+    {"timeout", client_v4, "silent.test, nx.test", 0, 0, RESULT_TEMPERROR, "",
+     "silent.test", "temperror,not-listed",
+     ";\n\tx-dnsbl=temperror (silent.test: timeout)"},
+    {"ipv6 nibbles", "2001:db8::7", "zen.test*2", 2, 1, RESULT_FAIL, "zen.test",
+     "", "listed",
+     ";\n\tx-dnsbl=fail policy.listed=zen.test "
+     "(zen.test=127.0.0.3 score 2)"},
+    {"ipv4-mapped", "::ffff:192.0.2.1", "bl.test", 1, 1, RESULT_FAIL, "bl.test",
+     "", "listed", NULL},
 };
 
 /* run_ip_case - one DNSBL check from start to finish */
@@ -628,7 +634,7 @@ run_ip_case(const struct ip_case *t)
 	CHECK_INT(dnsbl_score(c), t->score, t->name);
 	CHECK_INT(dnsbl_complete(c), t->complete, t->name);
 	CHECK_STR(result_name(dnsbl_result(c)), result_name(t->result),
-		  t->name);
+	          t->name);
 	l = dnsbl_listed(c, &n);
 	join_list(l, n, buf, sizeof(buf));
 	CHECK_STR(buf, t->listed, t->name);
@@ -692,7 +698,7 @@ test_txt(void)
 {
 	struct dnsbl_sites *sites =
 	    sites_new("zen.test*2, filt.test=127.0.0.[2..11], nx.test, "
-		      "bl.test, zen.test=127.0.0.99");
+	              "bl.test, zen.test=127.0.0.99");
 	struct dns_resolver *dns = resolver_new();
 	struct dnsbl_check *c = dnsbl_new(sites, DNSBL_KIND_IP, dns, 2000, 1);
 	struct netaddr ip;
@@ -708,16 +714,18 @@ test_txt(void)
 	CHECK(!dnsbl_is_done(c), "TXT pending");
 	dnsbl_finish(c, dns);
 	CHECK_INT(atomic_load(&srv.txt_queries) - before, 2,
-		  "TXT for zen and bl only");
+	          "TXT for zen and bl only");
 	dnsbl_fetch_txt(c);
 	CHECK(dnsbl_is_done(c), "TXT not asked twice");
 	strbuf_init(&sb);
 	dnsbl_reasons(c, &sb);
-	CHECK_STR(strbuf_str(&sb), "zen.test: Listed by zen, see x; "
-				   "bl.test: bl says no", "reasons");
+	CHECK_STR(strbuf_str(&sb),
+	          "zen.test: Listed by zen, see x; "
+	          "bl.test: bl says no",
+	          "reasons");
 	strbuf_free(&sb);
 	CHECK_STR(dnsbl_site_result(c, 0)->txt, "Listed by zen, see x",
-		  "zen txt");
+	          "zen txt");
 	CHECK(dnsbl_site_result(c, 1)->txt == NULL, "filt: no txt");
 	CHECK(dnsbl_site_result(c, 4)->txt == NULL, "unlisted entry: no txt");
 	dns_resolver_free(dns);
@@ -727,9 +735,9 @@ test_txt(void)
 
 /* rhsbl_state - score/complete/result/authres after finishing */
 static void
-rhsbl_state(struct dnsbl_check *c, struct dns_resolver *dns,
-	    const char *what, long long score, int complete,
-	    enum result result, const char *authres)
+rhsbl_state(struct dnsbl_check *c, struct dns_resolver *dns, const char *what,
+            long long score, int complete, enum result result,
+            const char *authres)
 {
 	char buf[512];
 
@@ -748,21 +756,20 @@ test_rhsbl(void)
 {
 	struct dnsbl_sites *sites = sites_new("dbl.test=127.0.1.[2..99]*3");
 	struct dns_resolver *dns = resolver_new();
-	struct dnsbl_check *c =
-	    dnsbl_new(sites, DNSBL_KIND_NAME, dns, 2000, 3);
+	struct dnsbl_check *c = dnsbl_new(sites, DNSBL_KIND_NAME, dns, 2000, 3);
 	const struct dnsbl_site_result *r;
 	size_t inflight;
 
 	rhsbl_state(c, dns, "nothing yet", 0, 1, RESULT_NONE,
-		    ";\n\tx-rhsbl=none");
+	            ";\n\tx-rhsbl=none");
 	dnsbl_set_name(c, DNSBL_T_HELO, "Bad.Example.");
 	dnsbl_set_name(c, DNSBL_T_MAILFROM, "bad.example");
 	inflight = dns_in_flight(dns);
 	CHECK_INT(inflight, 1, "same name asked once");
 	dnsbl_set_name(c, DNSBL_T_PTR, "ptr.example");
 	rhsbl_state(c, dns, "helo+mailfrom listed", 3, 1, RESULT_FAIL,
-		    ";\n\tx-rhsbl=fail policy.listed=dbl.test "
-		    "(dbl.test=127.0.1.2 helo+mailfrom=bad.example score 3)");
+	            ";\n\tx-rhsbl=fail policy.listed=dbl.test "
+	            "(dbl.test=127.0.1.2 helo+mailfrom=bad.example score 3)");
 	r = dnsbl_site_result(c, 0);
 	CHECK_STR(r->name, "bad.example", "listed name");
 	CHECK_INT(r->targets, DNSBL_T_HELO | DNSBL_T_MAILFROM, "targets");
@@ -772,11 +779,11 @@ test_rhsbl(void)
 
 	dnsbl_set_name(c, DNSBL_T_MAILFROM, "good.example");
 	rhsbl_state(c, dns, "helo still listed", 3, 1, RESULT_FAIL,
-		    ";\n\tx-rhsbl=fail policy.listed=dbl.test "
-		    "(dbl.test=127.0.1.2 helo=bad.example score 3)");
+	            ";\n\tx-rhsbl=fail policy.listed=dbl.test "
+	            "(dbl.test=127.0.1.2 helo=bad.example score 3)");
 	dnsbl_set_name(c, DNSBL_T_HELO, "[192.0.2.1]");
 	rhsbl_state(c, dns, "literal not looked up", 0, 1, RESULT_PASS,
-		    ";\n\tx-rhsbl=pass (not listed on 1 list)");
+	            ";\n\tx-rhsbl=pass (not listed on 1 list)");
 	dnsbl_set_name(c, DNSBL_T_HELO, "localhost");
 	CHECK_INT(dns_in_flight(dns), 0, "single label not looked up");
 	dnsbl_set_name(c, DNSBL_T_HELO, "bad.example");
@@ -785,7 +792,7 @@ test_rhsbl(void)
 	dnsbl_set_name(c, DNSBL_T_HELO, NULL);
 	dnsbl_set_name(c, DNSBL_T_MAILFROM, "slow.example");
 	rhsbl_state(c, dns, "mailfrom times out", 0, 0, RESULT_TEMPERROR,
-		    ";\n\tx-rhsbl=temperror (dbl.test: timeout)");
+	            ";\n\tx-rhsbl=temperror (dbl.test: timeout)");
 	dnsbl_set_name(c, DNSBL_T_MAILFROM, NULL);
 	rhsbl_state(c, dns, "null sender", 0, 1, RESULT_PASS, NULL);
 	dns_resolver_free(dns);
@@ -831,7 +838,7 @@ test_edges(void)
 	dnsbl_expire(c, next);
 	CHECK(dnsbl_is_done(c), "expired");
 	CHECK_INT(dnsbl_site_result(c, 0)->status, DNSBL_TEMPERROR,
-		  "expired is temperror, never not-listed");
+	          "expired is temperror, never not-listed");
 	CHECK_INT(dnsbl_complete(c), 0, "expired: incomplete");
 	CHECK(dnsbl_in_flight(c) > 0, "callbacks still to come");
 	dns_resolver_free(dns); /* runs no callbacks: free after it */

@@ -31,7 +31,7 @@ test_domain_syntax(void)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_INT(helo_domain_syntax(cases[i].in), cases[i].want,
-			  cases[i].in);
+		          cases[i].in);
 }
 
 static void
@@ -52,7 +52,7 @@ test_literals(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct netaddr a;
 		CHECK_INT(helo_literal_parse(cases[i].in, &a) == 0, cases[i].ok,
-			  cases[i].in);
+		          cases[i].in);
 	}
 }
 
@@ -104,15 +104,15 @@ test_static_facts(void)
 		helo_start(&h, NULL, cases[i].helo, &client, &local, 0);
 		helo_finish(&h, NULL, RESULT_PASS, "other.example");
 		CHECK_STR(result_name(h.facts[HELO_SYNTAX]),
-			  result_name(cases[i].syntax), cases[i].helo);
+		          result_name(cases[i].syntax), cases[i].helo);
 		CHECK_STR(result_name(h.facts[HELO_FQDN]),
-			  result_name(cases[i].fqdn), cases[i].helo);
+		          result_name(cases[i].fqdn), cases[i].helo);
 		CHECK_STR(result_name(h.facts[HELO_LITERAL]),
-			  result_name(cases[i].literal), cases[i].helo);
+		          result_name(cases[i].literal), cases[i].helo);
 		CHECK_STR(result_name(h.facts[HELO_CLAIMS_LOCAL]),
-			  result_name(cases[i].claims), cases[i].helo);
+		          result_name(cases[i].claims), cases[i].helo);
 		CHECK_STR(result_name(helo_summary(&h)),
-			  result_name(cases[i].summary), cases[i].helo);
+		          result_name(cases[i].summary), cases[i].helo);
 	}
 }
 

@@ -28,7 +28,8 @@ test_parse_format(void)
 		char buf[NETADDR_TEXT_MAX];
 		int rc = netaddr_parse(cases[i].in, &a);
 		if (cases[i].want == NULL) {
-			CHECK(rc == -1, "parse \"%s\" should fail", cases[i].in);
+			CHECK(rc == -1, "parse \"%s\" should fail",
+			      cases[i].in);
 			continue;
 		}
 		CHECK(rc == 0, "parse \"%s\"", cases[i].in);
@@ -74,8 +75,7 @@ test_cidr_list(void)
 	struct netaddr a;
 	size_t bad = 0;
 
-	CHECK(cidr_list_parse("127.0.0.0/8, ::1/128 10.0.0.0/8", &l, NULL) ==
-		  0,
+	CHECK(cidr_list_parse("127.0.0.0/8, ::1/128 10.0.0.0/8", &l, NULL) == 0,
 	      "list parses");
 	CHECK_INT(l.count, 3, "list count");
 	netaddr_parse("10.1.2.3", &a);

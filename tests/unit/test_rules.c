@@ -31,7 +31,7 @@
 #include "tests/unit/testlib.h"
 
 #define MAXLIST 8
-#define MAXOUT 8192
+#define MAXOUT  8192
 
 struct tfact {
 	int set, unavailable;
@@ -151,7 +151,7 @@ free_list(char **names, size_t n)
 /* swap_suffix - path of dir/name with its suffix replaced */
 static void
 swap_suffix(char *buf, size_t len, const char *dir, const char *name,
-	    const char *from, const char *to)
+            const char *from, const char *to)
 {
 	size_t n = strlen(name) - strlen(from);
 
@@ -258,8 +258,10 @@ unquote(const char **pp)
 	for (; *p != '\0' && *p != '"'; p++) {
 		if (*p == '\\' && p[1] != '\0') {
 			p++;
-			s[n++] = *p == 'r' ? '\r' : *p == 'n' ? '\n' :
-				 *p == 't' ? '\t' : *p;
+			s[n++] = *p == 'r'   ? '\r'
+			         : *p == 'n' ? '\n'
+			         : *p == 't' ? '\t'
+			                     : *p;
 		} else {
 			s[n++] = *p;
 		}
@@ -330,8 +332,8 @@ format_verdict(const struct rules_verdict *v, char *buf, size_t len)
 {
 	size_t n = 0, i;
 
-#define PUT(...) n += (size_t)snprintf(buf + n, n < len ? len - n : 0, \
-				       __VA_ARGS__)
+#define PUT(...)                                                               \
+	n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__)
 	PUT("%s", rules_action_name(v->action));
 	if (v->final)
 		PUT(" final");
@@ -351,8 +353,7 @@ format_verdict(const struct rules_verdict *v, char *buf, size_t len)
 		PUT(" score=%lld", v->score);
 	PUT("\n");
 	for (i = 0; i < v->nheaders; i++)
-		PUT("header %s: %s\n", v->headers[i].name,
-		    v->headers[i].value);
+		PUT("header %s: %s\n", v->headers[i].name, v->headers[i].value);
 	for (i = 0; i < v->nlogs; i++)
 		PUT("log %s\n", v->logs[i]);
 #undef PUT
@@ -383,8 +384,9 @@ case_run(struct tcase *tc, const struct ruleset *rs, const char *file)
 	snprintf(label, sizeof(label), "%s: case %s", file, tc->name);
 	CHECK(rs != NULL, "%s: no rules", label);
 	if (rs != NULL) {
-		CHECK_INT(rules_evaluate(rs, tc->stage, provider, tc, &tc->opt,
-					 &v), 0, label);
+		CHECK_INT(
+		    rules_evaluate(rs, tc->stage, provider, tc, &tc->opt, &v),
+		    0, label);
 		format_verdict(&v, got, sizeof(got));
 		CHECK_STR(got, tc->want, label);
 		CHECK_INT(tc->stage_violations, 0, label);
@@ -415,8 +417,8 @@ load_rules(const char *text, size_t len, const char *path, int is_file)
 	struct ruleset *rs;
 	char fmt[1024];
 
-	rs = is_file ? rules_load(text, &err) :
-		       rules_parse(text, len, path, &err);
+	rs = is_file ? rules_load(text, &err)
+	             : rules_parse(text, len, path, &err);
 	if (rs == NULL) {
 		rules_error_format(&err, fmt, sizeof(fmt));
 		CHECK(0, "%s: rules do not parse:\n%s", path, fmt);
@@ -529,177 +531,177 @@ static const struct {
 	const char *name;
 	const char *script;
 } logic_cases[] = {
-	{"unknown accept rule, default accept: accept either way",
-	 "rules\nrule \"r\" when iprev is pass then accept\nend\n"
-	 "case t\nfact iprev temperror\n"
-	 "expect undecided final\n"},
-	{"unknown reject, then an explicit temperror tempfail decides",
-	 "rules\nrule \"a\" when iprev is permerror then reject \"x\"\n"
-	 "rule \"b\" when iprev is temperror then tempfail 451 4.7.25 \"dns\"\n"
-	 "end\ncase t\nfact iprev temperror\n"
-	 "expect tempfail final rule=\"b\" code=451 xcode=4.7.25 text=\"dns\"\n"},
-	{"unknown reject, then a true accept: temperror, never a pass",
-	 "rules\nrule \"a\" when iprev is fail then reject \"x\"\n"
-	 "rule \"b\" when client.connections < 5 then accept\n"
-	 "end\ncase t\nfact iprev temperror\nfact client.connections 1\n"
-	 "expect tempfail final temperror rule=\"a\" code=451 xcode=4.4.3 "
-	 "text=\"Temporary failure evaluating rule a\"\n"},
-	{"unknown reject, then a true reject: reject either way",
-	 "rules\nrule \"a\" when iprev is fail then reject \"x\"\n"
-	 "rule \"b\" when client.connections < 5 then reject \"y\"\n"
-	 "end\ncase t\nfact iprev temperror\nfact client.connections 1\n"
-	 "expect reject final rule=\"b\" code=550 xcode=5.7.1 text=\"y\"\n"},
-	{"temperror makes is-pass unknown: final rule tempfails",
-	 "rules\nrule \"r\" when iprev is pass then reject \"x\"\nend\n"
-	 "case t\nfact iprev temperror\n"
-	 "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
-	 "text=\"Temporary failure evaluating rule r\"\n"},
-	{"explicit is temperror is true",
-	 "rules\nrule \"r\" when iprev is temperror then tempfail \"dns\"\n"
-	 "end\ncase t\nfact iprev temperror\n"
-	 "expect tempfail final rule=\"r\" code=451 xcode=4.7.1 "
-	 "text=\"dns\"\n"},
-	{"not unknown is unknown",
-	 "rules\nrule \"r\" when not iprev is fail then reject \"x\"\nend\n"
-	 "case t\nfact iprev temperror\noption on_temperror_accept\n"
-	 "expect accept final temperror rule=\"r\"\n"},
-	{"false and unknown is false",
-	 "rules\nrule \"r\" when client.connections > 5 and iprev is fail "
-	 "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
-	 "fact iprev temperror\nexpect undecided final\n"},
-	{"unknown and false is false",
-	 "rules\nrule \"r\" when iprev is fail and client.connections > 5 "
-	 "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
-	 "fact iprev temperror\nexpect undecided final\n"},
-	{"true or unknown is true",
-	 "rules\nrule \"r\" when iprev is fail or client.connections > 5 "
-	 "then reject \"x\"\nend\ncase t\nfact client.connections 9\n"
-	 "fact iprev temperror\n"
-	 "expect reject final rule=\"r\" code=550 xcode=5.7.1 text=\"x\"\n"},
-	{"false or unknown is unknown",
-	 "rules\nrule \"r\" when client.connections > 5 or iprev is fail "
-	 "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
-	 "fact iprev temperror\n"
-	 "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
-	 "text=\"Temporary failure evaluating rule r\"\n"},
-	{"unknown non-final rule contributes nothing",
-	 "rules\nrule \"h\" when helo.fqdn is fail then add-header X-A \"a\", "
-	 "score 3\nrule \"s\" when score >= 3 then reject \"scored\"\nend\n"
-	 "case t\nstage helo\nfact helo.fqdn temperror\n"
-	 "expect undecided final\n"},
-	{"temperror string fact: matches is unknown",
-	 "rules\nrule \"r\" when client.ptr matches \"*.example\" then "
-	 "reject \"x\"\nend\ncase t\nfact client.ptr temperror\n"
-	 "option on_temperror_accept\n"
-	 "expect accept final temperror rule=\"r\"\n"},
-	{"unavailable fact is unknown",
-	 "rules\nrule \"r\" when client.ip in 192.0.2.0/24 then reject \"x\"\n"
-	 "end\ncase t\nfact client.ip unavailable\n"
-	 "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
-	 "text=\"Temporary failure evaluating rule r\"\n"},
-	{"pending: a later-stage rule stops the walk",
-	 "rules\nrule \"m\" when mailfrom is \"\" then log \"null\"\n"
-	 "rule \"a\" when client.ip in 192.0.2.0/24 then accept\nend\n"
-	 "case t\nstage helo\nfact client.ip 192.0.2.1\n"
-	 "expect undecided pending\n"},
-	{"decided before the pending rule",
-	 "rules\nrule \"a\" when client.ip in 192.0.2.0/24 then accept\n"
-	 "rule \"m\" when mailfrom is \"\" then reject \"x\"\nend\n"
-	 "case t\nstage connect\nfact client.ip 192.0.2.1\n"
-	 "expect accept final rule=\"a\"\n"},
-	{"expansion facts count for the stage",
-	 "rules\nrule \"r\" then reject \"from %{mailfrom}\"\nend\n"
-	 "case t\nstage helo\nexpect undecided pending\n"},
-	{"score pseudo-fact sums earlier rules",
-	 "rules\nrule \"a\" then score 2\nrule \"b\" when iprev is fail then "
-	 "score 3\nrule \"c\" when score >= 5 then reject \"s=%{score}\"\n"
-	 "end\ncase t\nfact iprev fail\n"
-	 "expect reject final rule=\"c\" code=550 xcode=5.7.1 text=\"s=5\" "
-	 "score=5\n"},
-	{"negative score",
-	 "rules\nrule \"a\" then score -4\nrule \"c\" when score < 0 then "
-	 "log \"neg %{score}\"\nend\ncase t\n"
-	 "expect undecided final score=-4\nexpect log neg -4\n"},
-	{"rule dry-run",
-	 "rules\nrule \"r\" dry-run when iprev is fail then reject \"no\"\n"
-	 "end\ncase t\nfact iprev fail\n"
-	 "expect reject final dry-run rule=\"r\" code=550 xcode=5.7.1 "
-	 "text=\"no\"\n"},
-	{"global dry-run spares accept",
-	 "rules\nrule \"r\" when iprev is pass then accept\nend\ncase t\n"
-	 "fact iprev pass\noption dry_run\nexpect accept final rule=\"r\"\n"},
-	{"global dry-run on quarantine",
-	 "rules\nrule \"r\" then quarantine \"q %{helo}\"\nend\ncase t\n"
-	 "fact helo \"x\"\noption dry_run\n"
-	 "expect quarantine final dry-run rule=\"r\" text=\"q x\"\n"},
-	{"global dry-run on unknown tempfail",
-	 "rules\nrule \"r\" when iprev is fail then discard\nend\ncase t\n"
-	 "fact iprev temperror\noption dry_run\n"
-	 "expect tempfail final temperror dry-run rule=\"r\" code=451 "
-	 "xcode=4.4.3 text=\"Temporary failure evaluating rule r\"\n"},
-	{"CR LF and controls in expansions become ?",
-	 "rules\nrule \"r\" then add-header X-H \"h=%{helo}\", log "
-	 "\"%{rcpt}\", reject \"bad %{helo}\"\nend\ncase t\n"
-	 "fact helo \"a\\r\\nX-Evil: 1\\tz\"\nfact rcpt \"a\\n\", \"b\"\n"
-	 "expect reject final rule=\"r\" code=550 xcode=5.7.1 "
-	 "text=\"bad a??X-Evil: 1?z\"\nexpect header X-H: h=a??X-Evil: 1?z\n"
-	 "expect log a?,b\n"},
-	{"expansion of absent, temperror, ip, result, %%",
-	 "rules\nrule \"r\" then log \"%{client.ptr} %{helo.fqdn} "
-	 "%{client.ip} %{iprev} 100%%\"\nend\ncase t\nstage helo\n"
-	 "fact client.ptr none\nfact helo.fqdn temperror\n"
-	 "fact client.ip 2001:DB8:0::1\nfact iprev pass\n"
-	 "expect undecided final\n"
-	 "expect log none temperror 2001:db8::1 pass 100%\n"},
-	{"strlist: any element matches",
-	 "rules\nlist spam = \"*@spam.example\"\nrule \"r\" when rcpt in "
-	 "$spam then discard\nend\ncase t\nstage rcpt\n"
-	 "fact rcpt \"ok@a.example\", \"X@SPAM.example\"\n"
-	 "expect discard final rule=\"r\"\n"},
-	{"strlist is none on empty list",
-	 "rules\nrule \"r\" when rcpt is none then log \"empty\"\nend\n"
-	 "case t\nstage rcpt\nfact rcpt\nexpect undecided final\n"
-	 "expect log empty\n"},
-	{"is none on absent string, null sender is not none",
-	 "rules\nrule \"a\" when auth is none then log \"anon\"\n"
-	 "rule \"b\" when mailfrom is none then log \"nomail\"\n"
-	 "rule \"c\" when mailfrom is \"\" then log \"null\"\nend\n"
-	 "case t\nstage mail\nfact auth none\nfact mailfrom \"\"\n"
-	 "expect undecided final\nexpect log anon\nexpect log null\n"},
-	{"regex and glob are case-insensitive",
-	 "rules\nrule \"g\" when helo matches \"*.DYN.*\" then log \"g\"\n"
-	 "rule \"r\" when helo matches /^host-[0-9]+\\./ then log \"r\"\n"
-	 "end\ncase t\nstage helo\nfact helo \"HOST-12.dyn.example\"\n"
-	 "expect undecided final\nexpect log g\nexpect log r\n"},
-	{"absent string never matches",
-	 "rules\nrule \"g\" when not helo matches \"*\" then log \"nohelo\"\n"
-	 "end\ncase t\nstage helo\nfact helo none\n"
-	 "expect undecided final\nexpect log nohelo\n"},
-	{"ipv6 in cidr list, mapped folded",
-	 "rules\nlist p = 192.0.2.0/24, 2001:db8::/32\nrule \"p\" when "
-	 "client.ip in $p then accept\nend\ncase v6\n"
-	 "fact client.ip 2001:db8:1::5\nexpect accept final rule=\"p\"\n"
-	 "case v4\nfact client.ip 198.51.100.1\nexpect undecided final\n"},
-	{"first final rule wins, headers in order",
-	 "rules\nrule \"h1\" then add-header X-1 \"one\"\n"
-	 "rule \"h2\" then add-header X-2 \"two\" continue\n"
-	 "rule \"a\" then accept\nrule \"b\" then reject \"never\"\nend\n"
-	 "case t\nexpect accept final rule=\"a\"\nexpect header X-1: one\n"
-	 "expect header X-2: two\n"},
-	{"numeric comparisons",
-	 "rules\nrule \"eq\" when client.connections == 3 then log \"eq\"\n"
-	 "rule \"ne\" when client.connections != 3 then log \"ne\"\n"
-	 "rule \"le\" when client.connections <= 3 then log \"le\"\n"
-	 "rule \"gt\" when client.connections > 2 then log \"gt\"\n"
-	 "rule \"is\" when client.connections is 3|4 then log \"is\"\nend\n"
-	 "case t\nfact client.connections 3\nexpect undecided final\n"
-	 "expect log eq\nexpect log le\nexpect log gt\nexpect log is\n"},
-	{"precedence: not > and > or",
-	 "rules\nrule \"r\" when not iprev is pass and iprev is fail or "
-	 "helo is \"x\" then log \"hit\"\nend\ncase a\nstage helo\n"
-	 "fact iprev pass\nfact helo \"x\"\nexpect undecided final\n"
-	 "expect log hit\ncase b\nstage helo\nfact iprev none\n"
-	 "fact helo \"y\"\nexpect undecided final\n"},
+    {"unknown accept rule, default accept: accept either way",
+     "rules\nrule \"r\" when iprev is pass then accept\nend\n"
+     "case t\nfact iprev temperror\n"
+     "expect undecided final\n"},
+    {"unknown reject, then an explicit temperror tempfail decides",
+     "rules\nrule \"a\" when iprev is permerror then reject \"x\"\n"
+     "rule \"b\" when iprev is temperror then tempfail 451 4.7.25 \"dns\"\n"
+     "end\ncase t\nfact iprev temperror\n"
+     "expect tempfail final rule=\"b\" code=451 xcode=4.7.25 text=\"dns\"\n"},
+    {"unknown reject, then a true accept: temperror, never a pass",
+     "rules\nrule \"a\" when iprev is fail then reject \"x\"\n"
+     "rule \"b\" when client.connections < 5 then accept\n"
+     "end\ncase t\nfact iprev temperror\nfact client.connections 1\n"
+     "expect tempfail final temperror rule=\"a\" code=451 xcode=4.4.3 "
+     "text=\"Temporary failure evaluating rule a\"\n"},
+    {"unknown reject, then a true reject: reject either way",
+     "rules\nrule \"a\" when iprev is fail then reject \"x\"\n"
+     "rule \"b\" when client.connections < 5 then reject \"y\"\n"
+     "end\ncase t\nfact iprev temperror\nfact client.connections 1\n"
+     "expect reject final rule=\"b\" code=550 xcode=5.7.1 text=\"y\"\n"},
+    {"temperror makes is-pass unknown: final rule tempfails",
+     "rules\nrule \"r\" when iprev is pass then reject \"x\"\nend\n"
+     "case t\nfact iprev temperror\n"
+     "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
+     "text=\"Temporary failure evaluating rule r\"\n"},
+    {"explicit is temperror is true",
+     "rules\nrule \"r\" when iprev is temperror then tempfail \"dns\"\n"
+     "end\ncase t\nfact iprev temperror\n"
+     "expect tempfail final rule=\"r\" code=451 xcode=4.7.1 "
+     "text=\"dns\"\n"},
+    {"not unknown is unknown",
+     "rules\nrule \"r\" when not iprev is fail then reject \"x\"\nend\n"
+     "case t\nfact iprev temperror\noption on_temperror_accept\n"
+     "expect accept final temperror rule=\"r\"\n"},
+    {"false and unknown is false",
+     "rules\nrule \"r\" when client.connections > 5 and iprev is fail "
+     "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
+     "fact iprev temperror\nexpect undecided final\n"},
+    {"unknown and false is false",
+     "rules\nrule \"r\" when iprev is fail and client.connections > 5 "
+     "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
+     "fact iprev temperror\nexpect undecided final\n"},
+    {"true or unknown is true",
+     "rules\nrule \"r\" when iprev is fail or client.connections > 5 "
+     "then reject \"x\"\nend\ncase t\nfact client.connections 9\n"
+     "fact iprev temperror\n"
+     "expect reject final rule=\"r\" code=550 xcode=5.7.1 text=\"x\"\n"},
+    {"false or unknown is unknown",
+     "rules\nrule \"r\" when client.connections > 5 or iprev is fail "
+     "then reject \"x\"\nend\ncase t\nfact client.connections 1\n"
+     "fact iprev temperror\n"
+     "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
+     "text=\"Temporary failure evaluating rule r\"\n"},
+    {"unknown non-final rule contributes nothing",
+     "rules\nrule \"h\" when helo.fqdn is fail then add-header X-A \"a\", "
+     "score 3\nrule \"s\" when score >= 3 then reject \"scored\"\nend\n"
+     "case t\nstage helo\nfact helo.fqdn temperror\n"
+     "expect undecided final\n"},
+    {"temperror string fact: matches is unknown",
+     "rules\nrule \"r\" when client.ptr matches \"*.example\" then "
+     "reject \"x\"\nend\ncase t\nfact client.ptr temperror\n"
+     "option on_temperror_accept\n"
+     "expect accept final temperror rule=\"r\"\n"},
+    {"unavailable fact is unknown",
+     "rules\nrule \"r\" when client.ip in 192.0.2.0/24 then reject \"x\"\n"
+     "end\ncase t\nfact client.ip unavailable\n"
+     "expect tempfail final temperror rule=\"r\" code=451 xcode=4.4.3 "
+     "text=\"Temporary failure evaluating rule r\"\n"},
+    {"pending: a later-stage rule stops the walk",
+     "rules\nrule \"m\" when mailfrom is \"\" then log \"null\"\n"
+     "rule \"a\" when client.ip in 192.0.2.0/24 then accept\nend\n"
+     "case t\nstage helo\nfact client.ip 192.0.2.1\n"
+     "expect undecided pending\n"},
+    {"decided before the pending rule",
+     "rules\nrule \"a\" when client.ip in 192.0.2.0/24 then accept\n"
+     "rule \"m\" when mailfrom is \"\" then reject \"x\"\nend\n"
+     "case t\nstage connect\nfact client.ip 192.0.2.1\n"
+     "expect accept final rule=\"a\"\n"},
+    {"expansion facts count for the stage",
+     "rules\nrule \"r\" then reject \"from %{mailfrom}\"\nend\n"
+     "case t\nstage helo\nexpect undecided pending\n"},
+    {"score pseudo-fact sums earlier rules",
+     "rules\nrule \"a\" then score 2\nrule \"b\" when iprev is fail then "
+     "score 3\nrule \"c\" when score >= 5 then reject \"s=%{score}\"\n"
+     "end\ncase t\nfact iprev fail\n"
+     "expect reject final rule=\"c\" code=550 xcode=5.7.1 text=\"s=5\" "
+     "score=5\n"},
+    {"negative score",
+     "rules\nrule \"a\" then score -4\nrule \"c\" when score < 0 then "
+     "log \"neg %{score}\"\nend\ncase t\n"
+     "expect undecided final score=-4\nexpect log neg -4\n"},
+    {"rule dry-run",
+     "rules\nrule \"r\" dry-run when iprev is fail then reject \"no\"\n"
+     "end\ncase t\nfact iprev fail\n"
+     "expect reject final dry-run rule=\"r\" code=550 xcode=5.7.1 "
+     "text=\"no\"\n"},
+    {"global dry-run spares accept",
+     "rules\nrule \"r\" when iprev is pass then accept\nend\ncase t\n"
+     "fact iprev pass\noption dry_run\nexpect accept final rule=\"r\"\n"},
+    {"global dry-run on quarantine",
+     "rules\nrule \"r\" then quarantine \"q %{helo}\"\nend\ncase t\n"
+     "fact helo \"x\"\noption dry_run\n"
+     "expect quarantine final dry-run rule=\"r\" text=\"q x\"\n"},
+    {"global dry-run on unknown tempfail",
+     "rules\nrule \"r\" when iprev is fail then discard\nend\ncase t\n"
+     "fact iprev temperror\noption dry_run\n"
+     "expect tempfail final temperror dry-run rule=\"r\" code=451 "
+     "xcode=4.4.3 text=\"Temporary failure evaluating rule r\"\n"},
+    {"CR LF and controls in expansions become ?",
+     "rules\nrule \"r\" then add-header X-H \"h=%{helo}\", log "
+     "\"%{rcpt}\", reject \"bad %{helo}\"\nend\ncase t\n"
+     "fact helo \"a\\r\\nX-Evil: 1\\tz\"\nfact rcpt \"a\\n\", \"b\"\n"
+     "expect reject final rule=\"r\" code=550 xcode=5.7.1 "
+     "text=\"bad a??X-Evil: 1?z\"\nexpect header X-H: h=a??X-Evil: 1?z\n"
+     "expect log a?,b\n"},
+    {"expansion of absent, temperror, ip, result, %%",
+     "rules\nrule \"r\" then log \"%{client.ptr} %{helo.fqdn} "
+     "%{client.ip} %{iprev} 100%%\"\nend\ncase t\nstage helo\n"
+     "fact client.ptr none\nfact helo.fqdn temperror\n"
+     "fact client.ip 2001:DB8:0::1\nfact iprev pass\n"
+     "expect undecided final\n"
+     "expect log none temperror 2001:db8::1 pass 100%\n"},
+    {"strlist: any element matches",
+     "rules\nlist spam = \"*@spam.example\"\nrule \"r\" when rcpt in "
+     "$spam then discard\nend\ncase t\nstage rcpt\n"
+     "fact rcpt \"ok@a.example\", \"X@SPAM.example\"\n"
+     "expect discard final rule=\"r\"\n"},
+    {"strlist is none on empty list",
+     "rules\nrule \"r\" when rcpt is none then log \"empty\"\nend\n"
+     "case t\nstage rcpt\nfact rcpt\nexpect undecided final\n"
+     "expect log empty\n"},
+    {"is none on absent string, null sender is not none",
+     "rules\nrule \"a\" when auth is none then log \"anon\"\n"
+     "rule \"b\" when mailfrom is none then log \"nomail\"\n"
+     "rule \"c\" when mailfrom is \"\" then log \"null\"\nend\n"
+     "case t\nstage mail\nfact auth none\nfact mailfrom \"\"\n"
+     "expect undecided final\nexpect log anon\nexpect log null\n"},
+    {"regex and glob are case-insensitive",
+     "rules\nrule \"g\" when helo matches \"*.DYN.*\" then log \"g\"\n"
+     "rule \"r\" when helo matches /^host-[0-9]+\\./ then log \"r\"\n"
+     "end\ncase t\nstage helo\nfact helo \"HOST-12.dyn.example\"\n"
+     "expect undecided final\nexpect log g\nexpect log r\n"},
+    {"absent string never matches",
+     "rules\nrule \"g\" when not helo matches \"*\" then log \"nohelo\"\n"
+     "end\ncase t\nstage helo\nfact helo none\n"
+     "expect undecided final\nexpect log nohelo\n"},
+    {"ipv6 in cidr list, mapped folded",
+     "rules\nlist p = 192.0.2.0/24, 2001:db8::/32\nrule \"p\" when "
+     "client.ip in $p then accept\nend\ncase v6\n"
+     "fact client.ip 2001:db8:1::5\nexpect accept final rule=\"p\"\n"
+     "case v4\nfact client.ip 198.51.100.1\nexpect undecided final\n"},
+    {"first final rule wins, headers in order",
+     "rules\nrule \"h1\" then add-header X-1 \"one\"\n"
+     "rule \"h2\" then add-header X-2 \"two\" continue\n"
+     "rule \"a\" then accept\nrule \"b\" then reject \"never\"\nend\n"
+     "case t\nexpect accept final rule=\"a\"\nexpect header X-1: one\n"
+     "expect header X-2: two\n"},
+    {"numeric comparisons",
+     "rules\nrule \"eq\" when client.connections == 3 then log \"eq\"\n"
+     "rule \"ne\" when client.connections != 3 then log \"ne\"\n"
+     "rule \"le\" when client.connections <= 3 then log \"le\"\n"
+     "rule \"gt\" when client.connections > 2 then log \"gt\"\n"
+     "rule \"is\" when client.connections is 3|4 then log \"is\"\nend\n"
+     "case t\nfact client.connections 3\nexpect undecided final\n"
+     "expect log eq\nexpect log le\nexpect log gt\nexpect log is\n"},
+    {"precedence: not > and > or",
+     "rules\nrule \"r\" when not iprev is pass and iprev is fail or "
+     "helo is \"x\" then log \"hit\"\nend\ncase a\nstage helo\n"
+     "fact iprev pass\nfact helo \"x\"\nexpect undecided final\n"
+     "expect log hit\ncase b\nstage helo\nfact iprev none\n"
+     "fact helo \"y\"\nexpect undecided final\n"},
 };
 
 /* test_logic - the table above */
@@ -727,16 +729,20 @@ test_error_format(void)
 	CHECK(rules_parse(text, strlen(text), "t.rules", &err) == NULL,
 	      "bad value refused");
 	rules_error_format(&err, buf, sizeof(buf));
-	CHECK_STR(buf, "t.rules:1:24: invalid value \"pss\" for iprev: "
-		  "expected one of none, pass, fail, softfail, neutral, "
-		  "policy, temperror, permerror\n"
-		  "rule \"x\"\twhen\tiprev is pss then accept\n"
-		  "        \t    \t         ^\n", "tabs kept in caret line");
+	CHECK_STR(buf,
+	          "t.rules:1:24: invalid value \"pss\" for iprev: "
+	          "expected one of none, pass, fail, softfail, neutral, "
+	          "policy, temperror, permerror\n"
+	          "rule \"x\"\twhen\tiprev is pss then accept\n"
+	          "        \t    \t         ^\n",
+	          "tabs kept in caret line");
 	CHECK(rules_load("tests/rules/does-not-exist.rules", &err) == NULL,
 	      "missing file");
 	rules_error_format(&err, buf, sizeof(buf));
-	CHECK_STR(buf, "tests/rules/does-not-exist.rules: cannot read: "
-		  "No such file or directory\n", "line 0 form");
+	CHECK_STR(buf,
+	          "tests/rules/does-not-exist.rules: cannot read: "
+	          "No such file or directory\n",
+	          "line 0 form");
 	rules_error_format(&err, buf, 8);
 	CHECK_INT(strlen(buf), 7, "truncated to the buffer");
 }
@@ -746,7 +752,7 @@ static void
 test_api(void)
 {
 	const char *text = "list l = \"a\"\nrule \"a\" when helo in $l then "
-			   "log \"%{mailfrom}\"\nrule \"b\" then accept\n";
+	                   "log \"%{mailfrom}\"\nrule \"b\" then accept\n";
 	struct ruleset *rs = rules_parse(text, strlen(text), "api", NULL);
 	struct rules_verdict v;
 
@@ -759,8 +765,8 @@ test_api(void)
 	CHECK(rules_ref(rs) == rs, "ref returns the set");
 	rules_unref(rs);
 	CHECK_INT(rules_count(rs), 2, "still alive after one unref");
-	CHECK_INT(rules_evaluate(NULL, STAGE_EOM, provider, NULL, NULL, &v),
-		  -1, "NULL ruleset is an internal error");
+	CHECK_INT(rules_evaluate(NULL, STAGE_EOM, provider, NULL, NULL, &v), -1,
+	          "NULL ruleset is an internal error");
 	rules_unref(rs);
 	rules_unref(NULL);
 	CHECK_INT(rules_count(NULL), 0, "count NULL");
@@ -774,8 +780,8 @@ test_api(void)
 static void
 test_shipped(void)
 {
-	static const char *const files[] = {
-		"rules/default.rules", "rules/strict.rules"};
+	static const char *const files[] = {"rules/default.rules",
+	                                    "rules/strict.rules"};
 	struct rules_error err;
 	char fmt[1024], *a, *b;
 	size_t i;

@@ -69,8 +69,8 @@ corpus_dir(const char *dir, const char *suffix)
 		size_t l = strlen(e->d_name), sl = strlen(suffix);
 
 		if (e->d_name[0] == '.' ||
-		    (sl > 0 && (l < sl ||
-				strcmp(e->d_name + l - sl, suffix) != 0)))
+		    (sl > 0 &&
+		     (l < sl || strcmp(e->d_name + l - sl, suffix) != 0)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		corpus_one(path);

@@ -28,7 +28,7 @@ static int test_passed, test_failed;
 #define CHECK_STR(got, want, name)                                             \
 	do {                                                                   \
 		const char *g_ = (got), *w_ = (want);                          \
-		CHECK(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0,        \
+		CHECK(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0,         \
 		      "%s: got \"%s\", want \"%s\"", (name),                   \
 		      g_ ? g_ : "(null)", w_ ? w_ : "(null)");                 \
 	} while (0)
