@@ -53,6 +53,33 @@ struct dns_cache_hit {
 	size_t len;
 };
 
+/*
+ * The engine (engine.c): one thread owns every c-ares channel, one per
+ * distinct server configuration. Resolvers hand it queries and it hands
+ * back completed ones (resolver.c: dns_resolver_complete).
+ */
+struct dns_resolver;
+
+struct dns_pending {
+	struct dns_pending *prev, *next; /* in the resolver's lists */
+	struct dns_pending *qnext;       /* in the engine's queue */
+	struct dns_resolver *resolver;
+	dns_callback *callback; /* NULL once forgotten */
+	void *arg;
+	int type;
+	char name[DNS_NAME_MAX];
+	const char *key; /* the resolver's channel configuration */
+	const struct dns_config *config;
+	/* the outcome, filled by the engine */
+	struct dns_result res;
+	unsigned char *packet; /* owned copy of res.packet */
+};
+
+int dns_engine_start(void);
+void dns_engine_stop(void);
+void dns_engine_submit(struct dns_pending *p);
+void dns_resolver_complete(struct dns_pending *p);
+
 int dns_cache_get(struct dns_cache *cache, const char *name, int type,
                   struct dns_cache_hit *hit);
 void dns_cache_put(struct dns_cache *cache, const char *name, int type,

@@ -1,19 +1,14 @@
 /*
- * resolver - one c-ares channel per SMTP connection, pumped by its owner
+ * resolver - the per-connection side of DNS: a light handle over the
+ * engine thread (engine.c), pumped by its owner
  *
  * dns_query() checks the name, then the shared cache (a hit calls back at
- * once with cached = 1), then hands the question to c-ares with
- * ares_query() (class IN, no search list). Nothing runs in the
- * background: dns_pump() and dns_wait() poll the channel's sockets and
- * let c-ares read answers and handle its own per-try timeouts.
- *
- * The channel runs with ARES_FLAG_NOCHECKRESP, so a SERVFAIL or REFUSED
- * comes back with its packet instead of being retried into an
- * ECONNREFUSED, and with EDNS (1232 octets) so DKIM keys and SPF records
- * fit in UDP; c-ares retries over TCP on a truncated answer by itself.
- * The outcome is read from the packet (dns_classify), not from the c-ares
- * status, which only speaks when there is no packet (timeout: "timeout",
- * cancel or destruction: "cancelled").
+ * once with cached = 1), then queues the question for the engine thread,
+ * which owns the c-ares channels and reads answers as they arrive. The
+ * completed query comes back to this resolver's list; the owner's next
+ * dns_pump() or dns_wait() runs the callbacks, on the owner's thread, so
+ * check state is only ever touched by the thread running the connection's
+ * milter callback (libmilter runs one callback of a connection at a time).
  *
  * Choices worth knowing:
  * - A name that cannot exist (empty, over 253 octets, an empty label or one
@@ -25,58 +20,40 @@
  *   since nothing could then make done() true.
  * - A cached packet is re-served as stored; its TTL fields are not aged.
  * - A callback may start queries; it must not free its own resolver.
- * - dns_resolver_free() runs no callbacks: the c-ares callbacks that fire
- *   with ARES_EDESTRUCTION during ares_destroy() only free their state.
+ * - dns_resolver_free() runs no callbacks. Queries still with the engine
+ *   keep the resolver's memory alive (a reference each) and are dropped
+ *   when they come back.
  *
  * Functions: dns_library_init, dns_library_cleanup, dns_resolver_new,
- * dns_resolver_free, dns_query, dns_pump, dns_wait, dns_in_flight,
- * dns_now_ms, dns_status_name.
+ * dns_resolver_free, dns_query, dns_forget, dns_pump, dns_wait,
+ * dns_in_flight, dns_now_ms, dns_status_name, dns_resolver_complete.
  *
- * Ownership: the resolver owns one dns_pending per query in flight (the
- * c-ares arg); the dns_result handed to a callback lives only during it.
+ * Ownership and locking: the resolver's lock guards its two lists (with
+ * the engine: pending; back from it: done), dead and refs; in_flight is
+ * the owner's alone. The dns_result handed to a callback lives only
+ * during it.
  */
 #include <ares.h>
-#include <arpa/nameser.h>
-#include <limits.h>
-#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "milter/dns/dns_internal.h"
 
-#define DNS_EDNS_SIZE          1232
-#define DNS_DEFAULT_TIMEOUT_MS 2000
-#define DNS_DEFAULT_TRIES      2
-
 struct dns_resolver {
-	ares_channel channel;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* signalled when a query comes back */
 	struct dns_cache *cache;
-	size_t in_flight;
-	int destroying;              /* in ares_destroy: run no callbacks */
-	struct dns_pending *pending; /* in flight, for dns_forget */
-};
-
-struct dns_pending {
-	struct dns_pending *prev, *next;
-	struct dns_resolver *resolver;
-	dns_callback *callback;
-	void *arg;
-	int type;
-	char name[DNS_NAME_MAX];
-};
-
-/* c-ares statuses that come without a packet, and what they mean here */
-static const struct {
-	int ares_status;
-	const char *reason;
-} ares_reasons[] = {
-    {ARES_ETIMEOUT, "timeout"},       {ARES_ECANCELLED, "cancelled"},
-    {ARES_EDESTRUCTION, "cancelled"}, {ARES_ECONNREFUSED, "connection refused"},
-    {ARES_ENOMEM, "no memory"},       {ARES_ESERVFAIL, "SERVFAIL"},
-    {ARES_EREFUSED, "REFUSED"},
+	struct dns_config config;
+	char servers[1024];
+	char key[1100]; /* servers|timeout|tries: the engine's channel */
+	struct dns_pending *pending;          /* with the engine */
+	struct dns_pending *done, *done_tail; /* back, not yet called */
+	size_t in_flight; /* started, callback not yet run */
+	unsigned refs;    /* the owner + one per query with the engine */
+	int dead;         /* the owner freed it */
 };
 
 static const char *status_names[] = {
@@ -86,17 +63,20 @@ static const char *status_names[] = {
     [DNS_TEMPERROR] = "temperror",
 };
 
-/* dns_library_init - ares_library_init, once per process before threads */
+/* dns_library_init - c-ares and the engine thread, once, after any fork */
 int
 dns_library_init(void)
 {
-	return ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS ? 0 : -1;
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		return -1;
+	return dns_engine_start();
 }
 
-/* dns_library_cleanup - undo dns_library_init */
+/* dns_library_cleanup - stop the engine, undo dns_library_init */
 void
 dns_library_cleanup(void)
 {
+	dns_engine_stop();
 	ares_library_cleanup();
 }
 
@@ -119,63 +99,137 @@ dns_status_name(enum dns_status status)
 	return status_names[status];
 }
 
-/* resolver_channel - create the channel with our flags and servers */
-static int
-resolver_channel(struct dns_resolver *r, const struct dns_config *config)
-{
-	struct ares_options opts;
-	int mask;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS;
-	opts.ednspsz = DNS_EDNS_SIZE;
-	opts.timeout = DNS_DEFAULT_TIMEOUT_MS;
-	opts.tries = DNS_DEFAULT_TRIES;
-	if (config != NULL && config->try_timeout_ms > 0)
-		opts.timeout = config->try_timeout_ms > INT_MAX
-		                   ? INT_MAX
-		                   : (int)config->try_timeout_ms;
-	if (config != NULL && config->tries > 0)
-		opts.tries = config->tries > 100 ? 100 : (int)config->tries;
-	mask = ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ | ARES_OPT_TIMEOUTMS |
-	       ARES_OPT_TRIES;
-	if (ares_init_options(&r->channel, &opts, mask) != ARES_SUCCESS)
-		return -1;
-	if (config != NULL && config->servers != NULL &&
-	    config->servers[0] != '\0' &&
-	    ares_set_servers_ports_csv(r->channel, config->servers) !=
-	        ARES_SUCCESS) {
-		ares_destroy(r->channel);
-		return -1;
-	}
-	return 0;
-}
-
-/* dns_resolver_new - a resolver for one connection; cache may be NULL */
+/* dns_resolver_new - a handle for one connection; cache may be NULL */
 struct dns_resolver *
 dns_resolver_new(const struct dns_config *config, struct dns_cache *cache)
 {
 	struct dns_resolver *r;
+	pthread_condattr_t ca;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if (dns_engine_start() != 0 || (r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->cache = cache;
-	if (resolver_channel(r, config) < 0) {
-		free(r);
-		return NULL;
-	}
+	if (config != NULL)
+		r->config = *config;
+	snprintf(r->servers, sizeof(r->servers), "%s",
+	         config && config->servers ? config->servers : "");
+	r->config.servers = r->servers;
+	snprintf(r->key, sizeof(r->key), "%s|%u|%u", r->servers,
+	         r->config.try_timeout_ms, r->config.tries);
+	r->refs = 1;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&r->lock, NULL);
 	return r;
+}
+
+/* pending_free - one query's memory */
+static void
+pending_free(struct dns_pending *p)
+{
+	free(p->packet);
+	free(p);
+}
+
+/* resolver_unref - drop a reference (lock held); 1 when the last went */
+static int
+resolver_unref(struct dns_resolver *r)
+{
+	return --r->refs == 0;
+}
+
+/* resolver_destroy - the memory, once nobody refers to it */
+static void
+resolver_destroy(struct dns_resolver *r)
+{
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
 }
 
 /* dns_resolver_free - drop every query without calling back; NULL ok */
 void
-dns_resolver_free(struct dns_resolver *resolver)
+dns_resolver_free(struct dns_resolver *r)
 {
-	if (resolver == NULL)
+	struct dns_pending *p;
+	int last;
+
+	if (r == NULL)
 		return;
-	resolver->destroying = 1;
-	ares_destroy(resolver->channel);
-	free(resolver);
+	pthread_mutex_lock(&r->lock);
+	r->dead = 1;
+	while ((p = r->done) != NULL) {
+		r->done = p->next;
+		pending_free(p);
+	}
+	r->done_tail = NULL;
+	last = resolver_unref(r);
+	pthread_mutex_unlock(&r->lock);
+	if (last)
+		resolver_destroy(r);
+}
+
+/* unlink_pending - take p off the with-the-engine list (lock held) */
+static void
+unlink_pending(struct dns_resolver *r, struct dns_pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		r->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	p->prev = p->next = NULL;
+}
+
+/*
+ * dns_resolver_complete - on the engine thread: a query came back. Cache
+ * it, then queue it for the owner (or drop it if the owner is gone).
+ */
+void
+dns_resolver_complete(struct dns_pending *p)
+{
+	struct dns_resolver *r = p->resolver;
+	int last = 0;
+
+	if (p->res.packet != NULL)
+		dns_cache_put(
+		    r->cache, p->name, p->type, &p->res,
+		    dns_packet_ttl(p->res.packet, p->res.len, p->res.status));
+	pthread_mutex_lock(&r->lock);
+	unlink_pending(r, p);
+	last = resolver_unref(r);
+	if (r->dead) {
+		pending_free(p);
+	} else {
+		if (r->done_tail != NULL)
+			r->done_tail->next = p;
+		else
+			r->done = p;
+		r->done_tail = p;
+		pthread_cond_signal(&r->cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (last)
+		resolver_destroy(r);
+}
+
+/* dns_forget - queries started with arg complete without calling back */
+void
+dns_forget(struct dns_resolver *r, const void *arg)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	for (struct dns_pending *p = r->pending; p != NULL; p = p->next)
+		if (p->arg == arg)
+			p->callback = NULL;
+	for (struct dns_pending *p = r->done; p != NULL; p = p->next)
+		if (p->arg == arg)
+			p->callback = NULL;
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* deliver - call back with a packet-less outcome */
@@ -190,77 +244,6 @@ deliver(dns_callback *callback, void *arg, enum dns_status status,
 	res.rcode = -1;
 	res.reason = reason;
 	callback(arg, &res);
-}
-
-/* outcome_without_packet - TEMPERROR with a reason from the ares status */
-static const char *
-outcome_without_packet(int status)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(ares_reasons) / sizeof(ares_reasons[0]); i++)
-		if (ares_reasons[i].ares_status == status)
-			return ares_reasons[i].reason;
-	return status == ARES_SUCCESS ? "no answer" : ares_strerror(status);
-}
-
-/* pending_unlink - the query left the flight */
-static void
-pending_unlink(struct dns_resolver *r, struct dns_pending *p)
-{
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		r->pending = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
-}
-
-/*
- * dns_forget - the owner of arg is going away: its queries still in
- * flight complete (and are cached) without calling back.
- */
-void
-dns_forget(struct dns_resolver *resolver, const void *arg)
-{
-	if (resolver == NULL)
-		return;
-	for (struct dns_pending *p = resolver->pending; p != NULL; p = p->next)
-		if (p->arg == arg)
-			p->callback = NULL;
-}
-
-/* on_answer - c-ares callback: classify, cache, call the user back */
-static void
-on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
-{
-	struct dns_pending *p = arg;
-	struct dns_resolver *r = p->resolver;
-	struct dns_result res;
-
-	(void)timeouts;
-	if (r->destroying) {
-		free(p);
-		return;
-	}
-	r->in_flight--;
-	pending_unlink(r, p);
-	memset(&res, 0, sizeof(res));
-	if (abuf != NULL && alen > 0 && status != ARES_EDESTRUCTION &&
-	    status != ARES_ECANCELLED) {
-		res.packet = abuf;
-		res.len = (size_t)alen;
-		dns_classify(abuf, res.len, p->name, p->type, &res);
-		dns_cache_put(r->cache, p->name, p->type, &res,
-		              dns_packet_ttl(abuf, res.len, res.status));
-	} else {
-		res.status = DNS_TEMPERROR;
-		res.rcode = -1;
-		res.reason = outcome_without_packet(status);
-	}
-	if (p->callback != NULL) /* NULL: forgotten by its owner */
-		p->callback(p->arg, &res);
-	free(p);
 }
 
 /* serve_cached - answer from the shared cache; 1 when it did */
@@ -305,12 +288,12 @@ normalize_name(const char *name, char *buf, size_t len)
  * then run with DNS_TEMPERROR).
  */
 int
-dns_query(struct dns_resolver *resolver, const char *name, int type,
+dns_query(struct dns_resolver *r, const char *name, int type,
           dns_callback *callback, void *arg)
 {
 	struct dns_pending *p;
 
-	if (resolver == NULL || type <= 0 || type > 65535) {
+	if (r == NULL || type <= 0 || type > 65535) {
 		deliver(callback, arg, DNS_TEMPERROR, "bad query");
 		return -1;
 	}
@@ -323,99 +306,70 @@ dns_query(struct dns_resolver *resolver, const char *name, int type,
 		deliver(callback, arg, DNS_NXDOMAIN, "invalid name");
 		return 0;
 	}
-	if (serve_cached(resolver, p->name, type, callback, arg)) {
+	if (serve_cached(r, p->name, type, callback, arg)) {
 		free(p);
 		return 0;
 	}
-	p->resolver = resolver;
+	p->resolver = r;
 	p->callback = callback;
 	p->arg = arg;
 	p->type = type;
-	p->next = resolver->pending;
+	p->key = r->key;
+	p->config = &r->config;
+	pthread_mutex_lock(&r->lock);
+	p->next = r->pending;
 	if (p->next != NULL)
 		p->next->prev = p;
-	resolver->pending = p;
-	resolver->in_flight++;
-	ares_query(resolver->channel, p->name, ns_c_in, type, on_answer, p);
+	r->pending = p;
+	r->refs++;
+	pthread_mutex_unlock(&r->lock);
+	r->in_flight++;
+	dns_engine_submit(p);
 	return 0;
 }
 
-/* collect_fds - the channel's sockets as a pollfd array; returns count */
-static nfds_t
-collect_fds(struct dns_resolver *r, struct pollfd *pfd)
+/* take_done - the queries that came back, in order */
+static struct dns_pending *
+take_done(struct dns_resolver *r)
 {
-	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-	nfds_t n = 0;
-	unsigned bits, i;
-	short ev;
+	struct dns_pending *list;
 
-	/*
-	 * Not ARES_GETSOCK_WRITABLE(): it shifts a signed 1 into the sign
-	 * bit for the 16th socket.
-	 */
-	bits = (unsigned)ares_getsock(r->channel, socks, ARES_GETSOCK_MAXNUM);
-	for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-		ev = 0;
-		if (bits & (1u << i))
-			ev |= POLLIN;
-		if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
-			ev |= POLLOUT;
-		if (ev == 0)
-			continue;
-		pfd[n].fd = socks[i];
-		pfd[n].events = ev;
-		pfd[n].revents = 0;
-		n++;
-	}
-	return n;
+	pthread_mutex_lock(&r->lock);
+	list = r->done;
+	r->done = r->done_tail = NULL;
+	pthread_mutex_unlock(&r->lock);
+	return list;
 }
 
-/* step - poll up to timeout_ms, then let c-ares read and expire */
-static void
-step(struct dns_resolver *r, int timeout_ms)
-{
-	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-	ares_socket_t rfd, wfd;
-	nfds_t i, n;
-
-	n = collect_fds(r, pfd);
-	if (poll(pfd, n, timeout_ms) <= 0) {
-		ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (pfd[i].revents == 0)
-			continue;
-		rfd = pfd[i].revents & (POLLIN | POLLERR | POLLHUP)
-		          ? pfd[i].fd
-		          : ARES_SOCKET_BAD;
-		wfd = pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD;
-		ares_process_fd(r->channel, rfd, wfd);
-	}
-}
-
-/* dns_pump - read and process whatever has arrived; never blocks */
+/* dns_pump - run the callbacks of what came back; never blocks */
 void
-dns_pump(struct dns_resolver *resolver)
+dns_pump(struct dns_resolver *r)
 {
-	if (resolver != NULL && resolver->in_flight > 0)
-		step(resolver, 0);
+	struct dns_pending *p, *list;
+
+	if (r == NULL)
+		return;
+	list = take_done(r);
+	while ((p = list) != NULL) {
+		list = p->next;
+		r->in_flight--;
+		if (p->callback != NULL)
+			p->callback(p->arg, &p->res);
+		pending_free(p);
+	}
 }
 
-/* wait_timeout - ms until the deadline or c-ares's next timeout */
-static int
-wait_timeout(struct dns_resolver *r, uint64_t left_ms)
+/* wait_back - sleep until a query comes back or the deadline */
+static void
+wait_back(struct dns_resolver *r, uint64_t deadline_ms)
 {
-	struct timeval max, tv, *t;
-	uint64_t ms;
+	struct timespec ts = {(time_t)(deadline_ms / 1000),
+	                      (long)(deadline_ms % 1000) * 1000000};
 
-	if (left_ms > INT_MAX)
-		left_ms = INT_MAX;
-	max.tv_sec = (time_t)(left_ms / 1000);
-	max.tv_usec = (suseconds_t)(left_ms % 1000) * 1000;
-	t = ares_timeout(r->channel, &max, &tv);
-	ms = (uint64_t)t->tv_sec * 1000 + ((uint64_t)t->tv_usec + 999) / 1000;
-	return (int)(ms < left_ms ? ms : left_ms);
+	pthread_mutex_lock(&r->lock);
+	if (r->done == NULL)
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+	pthread_mutex_unlock(&r->lock);
 }
 
 /*
@@ -423,25 +377,24 @@ wait_timeout(struct dns_resolver *r, uint64_t left_ms)
  * when done, 0 at the deadline (or earlier when nothing is in flight).
  */
 int
-dns_wait(struct dns_resolver *resolver, int (*done)(void *arg), void *arg,
+dns_wait(struct dns_resolver *r, int (*done)(void *arg), void *arg,
          uint64_t deadline_ms)
 {
-	uint64_t now;
-
 	for (;;) {
+		dns_pump(r);
 		if (done(arg))
 			return 1;
-		if (resolver == NULL || resolver->in_flight == 0)
+		if (r == NULL || r->in_flight == 0)
 			return 0;
-		if ((now = dns_now_ms()) >= deadline_ms)
+		if (dns_now_ms() >= deadline_ms)
 			return 0;
-		step(resolver, wait_timeout(resolver, deadline_ms - now));
+		wait_back(r, deadline_ms);
 	}
 }
 
 /* dns_in_flight - queries started and not yet completed */
 size_t
-dns_in_flight(const struct dns_resolver *resolver)
+dns_in_flight(const struct dns_resolver *r)
 {
-	return resolver == NULL ? 0 : resolver->in_flight;
+	return r == NULL ? 0 : r->in_flight;
 }
