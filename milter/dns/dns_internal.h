@@ -69,6 +69,7 @@ struct dns_pending {
 	int type;
 	char name[DNS_NAME_MAX];
 	const char *key; /* the resolver's channel configuration */
+	void *channel;   /* the engine's channel it was asked on */
 	const struct dns_config *config;
 	/* the outcome, filled by the engine */
 	struct dns_result res;

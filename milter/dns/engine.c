@@ -39,6 +39,7 @@
 struct engine_channel {
 	char *key;
 	ares_channel channel;
+	size_t outstanding; /* queries asked, not yet answered */
 };
 
 static struct {
@@ -59,7 +60,7 @@ static struct {
          0,
          NULL,
          NULL,
-         {{NULL, NULL}},
+         {{NULL, NULL, 0}},
          0};
 
 /* ares_reasons - c-ares statuses that come without a packet */
@@ -112,27 +113,51 @@ channel_new(ares_channel *ch, const struct dns_config *config)
 	return 0;
 }
 
+/*
+ * free_slot - a slot for a new channel: a free one, or one whose channel
+ * has nothing outstanding (a configuration that reloads left behind)
+ */
+static struct engine_channel *
+free_slot(void)
+{
+	if (eng.nchannels < ENGINE_MAX_CHANNELS)
+		return &eng.channels[eng.nchannels++];
+	for (size_t i = 0; i < eng.nchannels; i++) {
+		struct engine_channel *c = &eng.channels[i];
+		if (c->channel == NULL || c->outstanding == 0) {
+			if (c->channel != NULL)
+				ares_destroy(c->channel);
+			free(c->key);
+			c->key = NULL;
+			c->channel = NULL;
+			return c;
+		}
+	}
+	return NULL;
+}
+
 /* channel_for - the channel of a configuration, made on first use */
-static ares_channel
+static struct engine_channel *
 channel_for(const struct dns_pending *p)
 {
 	struct engine_channel *c;
 
 	for (size_t i = 0; i < eng.nchannels; i++)
-		if (strcmp(eng.channels[i].key, p->key) == 0)
-			return eng.channels[i].channel;
-	if (eng.nchannels == ENGINE_MAX_CHANNELS)
+		if (eng.channels[i].key != NULL &&
+		    strcmp(eng.channels[i].key, p->key) == 0)
+			return &eng.channels[i];
+	if ((c = free_slot()) == NULL)
 		return NULL;
-	c = &eng.channels[eng.nchannels];
-	if ((c->key = strdup(p->key)) == NULL)
-		return NULL;
-	if (channel_new(&c->channel, p->config) != 0) {
+	c->outstanding = 0;
+	if ((c->key = strdup(p->key)) == NULL ||
+	    channel_new(&c->channel, p->config) != 0) {
+		/* An empty slot (channel NULL) is skipped until reused. */
 		free(c->key);
 		c->key = NULL;
+		c->channel = NULL;
 		return NULL;
 	}
-	eng.nchannels++;
-	return c->channel;
+	return c;
 }
 
 /* finish - the outcome of one query, handed back to its resolver */
@@ -161,8 +186,11 @@ finish(struct dns_pending *p, int status, const unsigned char *abuf,
 static void
 on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
+	struct dns_pending *p = arg;
+
 	(void)timeouts;
-	finish(arg, status, abuf, alen > 0 ? (size_t)alen : 0);
+	((struct engine_channel *)p->channel)->outstanding--;
+	finish(p, status, abuf, alen > 0 ? (size_t)alen : 0);
 }
 
 /* ask - hand the submitted queries to their channels */
@@ -171,13 +199,16 @@ ask(struct dns_pending *list)
 {
 	while (list != NULL) {
 		struct dns_pending *p = list;
-		ares_channel ch = channel_for(p);
+		struct engine_channel *c = channel_for(p);
 
 		list = p->qnext;
-		if (ch == NULL)
+		if (c == NULL) {
 			finish(p, ARES_ENOMEM, NULL, 0);
-		else
-			ares_query(ch, p->name, ns_c_in, p->type, on_answer, p);
+			continue;
+		}
+		c->outstanding++;
+		p->channel = c;
+		ares_query(c->channel, p->name, ns_c_in, p->type, on_answer, p);
 	}
 }
 
@@ -191,9 +222,13 @@ collect(struct pollfd *pfd, struct timeval *tv)
 	pfd[0].events = POLLIN;
 	for (size_t c = 0; c < eng.nchannels; c++) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-		unsigned bits = (unsigned)ares_getsock(
-		    eng.channels[c].channel, socks, ARES_GETSOCK_MAXNUM);
+		unsigned bits;
 		struct timeval tmp;
+
+		if (eng.channels[c].channel == NULL)
+			continue;
+		bits = (unsigned)ares_getsock(eng.channels[c].channel, socks,
+		                              ARES_GETSOCK_MAXNUM);
 
 		for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 			short ev = 0;
@@ -226,11 +261,14 @@ process(struct pollfd *pfd, nfds_t n)
 		wfd = pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD;
 		/* The fd belongs to one channel; the others ignore it. */
 		for (size_t c = 0; c < eng.nchannels; c++)
-			ares_process_fd(eng.channels[c].channel, rfd, wfd);
+			if (eng.channels[c].channel != NULL)
+				ares_process_fd(eng.channels[c].channel, rfd,
+				                wfd);
 	}
 	for (size_t c = 0; c < eng.nchannels; c++)
-		ares_process_fd(eng.channels[c].channel, ARES_SOCKET_BAD,
-		                ARES_SOCKET_BAD);
+		if (eng.channels[c].channel != NULL)
+			ares_process_fd(eng.channels[c].channel,
+			                ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 }
 
 /* take_queue - the submitted queries, and whether to stop */
@@ -271,7 +309,8 @@ engine_main(void *unused)
 		process(pfd, n);
 	}
 	for (size_t c = 0; c < eng.nchannels; c++) {
-		ares_destroy(eng.channels[c].channel); /* EDESTRUCTION */
+		if (eng.channels[c].channel != NULL)
+			ares_destroy(eng.channels[c].channel); /* cancels */
 		free(eng.channels[c].key);
 	}
 	eng.nchannels = 0;

@@ -826,6 +826,25 @@ chain_done(void *arg)
 	return ((struct chain_state *)arg)->a.done;
 }
 
+/*
+ * test_many_configs - more server configurations than the engine keeps
+ * channels for (reloads changing dns_timeout_ms, say): idle channels are
+ * replaced, every query is still answered
+ */
+static void
+test_many_configs(void)
+{
+	for (unsigned i = 0; i < 40; i++) {
+		struct dns_resolver *r = resolver_new(1000 + i, 1, NULL);
+		struct outcome o;
+
+		ask(r, "a.test", ns_t_a, &o);
+		CHECK(o.done && o.status == DNS_ANSWER,
+		      "configuration %u answered", i);
+		dns_resolver_free(r);
+	}
+}
+
 /* nothing_in_flight - dns_wait predicate over a resolver */
 static int
 nothing_in_flight(void *arg)
@@ -1131,6 +1150,7 @@ main(void)
 	test_deadline();
 	test_chained();
 	test_forget();
+	test_many_configs();
 	test_cache();
 	test_cache_ttl();
 	test_cache_lru();
