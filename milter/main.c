@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <libmilter/mfapi.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,27 @@ open_milter_socket(const struct conf *conf)
 	return daemon_socket_setup(conf);
 }
 
+/*
+ * small_thread_stacks - every thread (libmilter's one per connection, the
+ * SPF jobs, the DNS engine) gets a 512 KiB stack instead of RLIMIT_STACK
+ * (8 MiB). Measured under load: with 8 MiB stacks glibc's stack cache
+ * (40 MiB) holds five, so every connection paid an mmap and munmap of its
+ * stacks (about 20 % of the CPU time in the profile). The deepest paths
+ * here (OpenSSL verify inside libopendkim, libspf2) use far less.
+ */
+static void
+small_thread_stacks(void)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	if (pthread_attr_setstacksize(&attr, 512 * 1024) != 0 ||
+	    pthread_setattr_default_np(&attr) != 0)
+		log_warn("cannot set the default thread stack size");
+	pthread_attr_destroy(&attr);
+}
+
 /* start - everything between the config and smfi_main */
 static int
 start(const struct options *o, struct conf *conf, struct ruleset *rules)
@@ -137,6 +159,7 @@ start(const struct options *o, struct conf *conf, struct ruleset *rules)
 		return -1;
 	if (daemon_drop_privileges(conf->user) != 0)
 		return -1;
+	small_thread_stacks();
 	if (runtime_init(conf, rules) != 0)
 		return -1;
 	return daemon_signals_start(o->conf_path);
