@@ -1,10 +1,11 @@
 /*
- * spf_job - an SPF check on its own thread (see spf_job.h)
+ * spf_job - SPF checks on a pool of worker threads (see spf_job.h)
  */
 #include "milter/checks/spf_job.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* spf_job_fail - an outcome that says the check could not run */
 static void
@@ -17,17 +18,16 @@ spf_job_fail(struct spf_job *job, const char *why)
 	snprintf(job->out.reason, sizeof(job->out.reason), "%s", why);
 }
 
-/* spf_job_main - the thread: one resolver, one check */
-static void *
-spf_job_main(void *arg)
+/* spf_job_run - one check, on a worker: one DNS handle, one check */
+static void
+spf_job_run(struct spf_job *job)
 {
-	struct spf_job *job = arg;
 	struct dns_resolver *r = dns_resolver_new(&job->dns_config, job->cache);
 	int rc;
 
 	if (r == NULL) {
 		spf_job_fail(job, "cannot create a DNS resolver");
-		return NULL;
+		return;
 	}
 	if (job->helo_identity)
 		rc = spf_check_helo(r, &job->ip, job->helo, job->receiver,
@@ -40,10 +40,87 @@ spf_job_main(void *arg)
 	spf_dns_forget_abandoned();
 	if (rc != 0)
 		spf_job_fail(job, "internal error in the SPF check");
+}
+
+#define SPF_POOL_MAX    128
+#define SPF_POOL_IDLE_S 60
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a job was queued */
+	pthread_cond_t done; /* a job finished */
+	struct spf_job *head, *tail;
+	unsigned workers, idle;
+} pool = {PTHREAD_MUTEX_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          NULL,
+          NULL,
+          0,
+          0};
+
+/* pool_next - the next job; NULL when idle too long (lock held) */
+static struct spf_job *
+pool_next(void)
+{
+	struct spf_job *job;
+
+	while (pool.head == NULL) {
+		struct timespec ts;
+		int rc;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SPF_POOL_IDLE_S;
+		pool.idle++;
+		rc = pthread_cond_timedwait(&pool.work, &pool.lock, &ts);
+		pool.idle--;
+		if (rc != 0 && pool.head == NULL)
+			return NULL;
+	}
+	job = pool.head;
+	pool.head = job->qnext;
+	if (pool.head == NULL)
+		pool.tail = NULL;
+	return job;
+}
+
+/* pool_worker - run jobs until idle for a minute */
+static void *
+pool_worker(void *unused)
+{
+	struct spf_job *job;
+
+	(void)unused;
+	pthread_mutex_lock(&pool.lock);
+	while ((job = pool_next()) != NULL) {
+		pthread_mutex_unlock(&pool.lock);
+		spf_job_run(job);
+		pthread_mutex_lock(&pool.lock);
+		job->finished = 1;
+		pthread_cond_broadcast(&pool.done);
+	}
+	pool.workers--;
+	pthread_mutex_unlock(&pool.lock);
 	return NULL;
 }
 
-/* spf_job_start - copy the inputs and start the thread */
+/* pool_grow - one more worker when all are busy (lock held) */
+static void
+pool_grow(void)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	if (pool.idle > 0 || pool.workers >= SPF_POOL_MAX)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, pool_worker, NULL) == 0)
+		pool.workers++;
+	pthread_attr_destroy(&attr);
+}
+
+/* spf_job_start - copy the inputs and queue the check */
 void
 spf_job_start(struct spf_job *job, const struct dns_config *dc,
               struct dns_cache *cache, const struct netaddr *ip,
@@ -64,14 +141,26 @@ spf_job_start(struct spf_job *job, const struct dns_config *dc,
 	snprintf(job->receiver, sizeof(job->receiver), "%s",
 	         receiver ? receiver : "");
 	job->deadline_ms = deadline_ms;
-	if (pthread_create(&job->thread, NULL, spf_job_main, job) != 0) {
-		spf_job_fail(job, "cannot start the SPF check");
-		job->joined = 1;
-	}
 	job->started = 1;
+	pthread_mutex_lock(&pool.lock);
+	pool_grow();
+	if (pool.workers == 0) {
+		/* No worker and none could be made: say so, never "none". */
+		pthread_mutex_unlock(&pool.lock);
+		spf_job_fail(job, "cannot start the SPF check");
+		job->finished = 1;
+		return;
+	}
+	if (pool.tail != NULL)
+		pool.tail->qnext = job;
+	else
+		pool.head = job;
+	pool.tail = job;
+	pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
 }
 
-/* spf_job_join - wait for the thread, bounded by the check's deadline */
+/* spf_job_join - wait for the outcome, bounded by the check's deadline */
 const struct spf_outcome *
 spf_job_join(struct spf_job *job)
 {
@@ -81,7 +170,10 @@ spf_job_join(struct spf_job *job)
 		return &job->out;
 	}
 	if (!job->joined) {
-		pthread_join(job->thread, NULL);
+		pthread_mutex_lock(&pool.lock);
+		while (!job->finished)
+			pthread_cond_wait(&pool.done, &pool.lock);
+		pthread_mutex_unlock(&pool.lock);
 		job->joined = 1;
 	}
 	return &job->out;

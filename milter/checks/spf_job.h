@@ -2,10 +2,12 @@
  * spf_job - run an SPF check in the background of the SMTP dialogue
  *
  * libspf2 is synchronous, so an SPF check blocks whoever runs it. A job
- * runs one check on its own thread with its own resolver (c-ares channels
- * are not shared between threads; the answer cache is), started at HELO
- * or MAIL FROM; the session joins it when a rule or the header needs the
- * result. The check itself is bounded by its deadline, so a join is too.
+ * runs one check on a worker thread of a small pool, with its own DNS
+ * handle, started at HELO or MAIL FROM; the session joins it when a rule
+ * or the header needs the result. The check itself is bounded by its
+ * deadline, so a join is too. Workers are made when every one is busy (up
+ * to SPF_POOL_MAX; past that, jobs queue) and end after a minute idle:
+ * no thread is created per message in steady state.
  *
  * Ownership: the job copies everything it is given. spf_job_join must be
  * called before the job's memory goes (spf_job_cleanup does it).
@@ -19,10 +21,11 @@
 #include "milter/checks/spf.h"
 
 struct spf_job {
-	int started; /* a thread runs (or ran) the check */
-	int joined;
+	int started;  /* queued or run */
+	int joined;   /* the caller has seen the outcome */
+	int finished; /* a worker ran it (pool lock) */
+	struct spf_job *qnext;
 	int helo_identity; /* check the HELO identity, not MAIL FROM */
-	pthread_t thread;
 	struct dns_config dns_config;
 	char servers[1024];
 	struct dns_cache *cache;
