@@ -377,8 +377,11 @@ cb_eom(SMFICTX *ctx)
 	if (s == NULL)
 		return internal_error(ctx, NULL);
 	session_set_queue_id(s, macro(ctx, "i"));
-	if (!session_checks_skipped(s))
+	if (!session_checks_skipped(s)) {
 		session_settle(s);
+		/* DKIM only now: the whole message has been seen. */
+		session_settle_dkim(s);
+	}
 	if (apply_remove_forged(ctx, s) != 0)
 		session_fail(s, "cannot remove forged headers");
 	memset(&v, 0, sizeof(v));

@@ -489,7 +489,6 @@ session_settle(struct session *s)
 	if (s->helo != NULL && !s->trusted)
 		helo_finish(s->helo, s->dns, s->iprev.result, s->iprev.name);
 	session_settle_lists(s);
-	session_settle_dkim(s);
 	spf_job_join(&s->spf_helo);
 	spf_job_join(&s->msg.spf);
 }

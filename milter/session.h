@@ -112,7 +112,11 @@ const struct spf_outcome *session_spf_helo(struct session *s);
 /* session_checks_skipped - trusted or authenticated: no checks run */
 int session_checks_skipped(const struct session *s);
 
-/* session_settle_dkim - verify the message's signatures (bounded) */
+/*
+ * session_settle_dkim - verify the message's signatures (bounded). Only at
+ * end of message: session_settle, which rules may call from RCPT on, does
+ * not touch DKIM.
+ */
 void session_settle_dkim(struct session *s);
 
 /* session_settle_lists - DNSBL and RHSBL results (bounded wait) */

@@ -23,6 +23,8 @@ RULES = r'''
 list partners = 198.51.100.0/24, 2001:db8:beef::/48
 rule "partners"     when client.ip in $partners then accept
 rule "authenticated" when not auth is none then accept
+rule "HELO is us"   when helo.claims_local is pass
+                    then reject 550 5.7.1 "HELO claims to be us"
 rule "no rDNS"      when iprev is permerror
                     then reject 550 5.7.25 "No reverse DNS for %{client.ip}"
 rule "DNS trouble"  when iprev is temperror
