@@ -835,7 +835,8 @@ test_edges(void)
 	      "deadline from timeout_ms");
 	dnsbl_expire(c, next - 1);
 	CHECK(!dnsbl_is_done(c), "not yet expired");
-	dnsbl_expire(c, next);
+	/* The lists started within a second: each has its own deadline. */
+	dnsbl_expire(c, next + 1000);
 	CHECK(dnsbl_is_done(c), "expired");
 	CHECK_INT(dnsbl_site_result(c, 0)->status, DNSBL_TEMPERROR,
 	          "expired is temperror, never not-listed");
