@@ -142,6 +142,35 @@ is_mime_token(unsigned char c)
 	return is_printable(c) && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
+/* strbuf_add_quoted - a quoted-string (see strbuf.h) */
+void
+strbuf_add_quoted(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (max > 0 && n > max)
+		n = max;
+	strbuf_addc(sb, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			strbuf_addc(sb, '\\');
+		strbuf_addc(sb, (is_printable(c) || c == ' ') ? (char)c : '?');
+	}
+	strbuf_addc(sb, '"');
+}
+
+/* strbuf_copy_out - the text into a fixed buffer; -1 when cut */
+int
+strbuf_copy_out(const struct strbuf *sb, char *buf, size_t len)
+{
+	size_t n = sb->len < len - 1 ? sb->len : len - 1;
+
+	memcpy(buf, strbuf_str(sb), n);
+	buf[n] = '\0';
+	return sb->failed || n < sb->len ? -1 : 0;
+}
+
 /* strbuf_add_mime_value - token or quoted-string (see strbuf.h) */
 void
 strbuf_add_mime_value(struct strbuf *sb, const char *s, size_t max)
@@ -157,14 +186,7 @@ strbuf_add_mime_value(struct strbuf *sb, const char *s, size_t max)
 		strbuf_addn(sb, s, n);
 		return;
 	}
-	strbuf_addc(sb, '"');
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			strbuf_addc(sb, '\\');
-		strbuf_addc(sb, (is_printable(c) || c == ' ') ? (char)c : '?');
-	}
-	strbuf_addc(sb, '"');
+	strbuf_add_quoted(sb, s, n);
 }
 
 /* strbuf_add_comment_text - text safe inside "( ... )" */

@@ -39,6 +39,12 @@ char *strbuf_take(struct strbuf *sb); /* caller frees; NULL if failed */
  */
 void strbuf_add_mime_value(struct strbuf *sb, const char *s, size_t max);
 
+/* quoted-string: '"' and '\\' escaped, non-printables -> '?' */
+void strbuf_add_quoted(struct strbuf *sb, const char *s, size_t max);
+
+/* strbuf_copy_out - into buf (len > 0), cut and terminated; -1 if cut */
+int strbuf_copy_out(const struct strbuf *sb, char *buf, size_t len);
+
 /* RFC 5322 comment content: '(', ')', '\\' escaped, controls -> '?' */
 void strbuf_add_comment_text(struct strbuf *sb, const char *s, size_t max);
 

@@ -16,42 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "milter/checks/spf.h"
-
-struct spf_buf {
-	char *p;
-	size_t len, used;
-	int overflow;
-};
-
-/* spf_buf_putc - append one octet, remembering overflow */
-static void
-spf_buf_putc(struct spf_buf *b, char c)
-{
-	if (b->used + 1 >= b->len) {
-		b->overflow = 1;
-		return;
-	}
-	b->p[b->used++] = c;
-	b->p[b->used] = '\0';
-}
-
-/* spf_buf_puts - append our own (trusted) text */
-static void
-spf_buf_puts(struct spf_buf *b, const char *s)
-{
-	while (*s != '\0')
-		spf_buf_putc(b, *s++);
-}
-
-/* spf_safe - a printable ASCII octet, or '?' in its place */
-static char
-spf_safe(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return u >= 0x20 && u < 0x7f ? c : '?';
-}
 
 /* spf_is_atext - RFC 5322 atext */
 static int
@@ -85,38 +51,14 @@ spf_is_dot_atom(const char *s)
 	return run > 0;
 }
 
-/* spf_buf_quoted - a quoted-string holding s */
+/* spf_value - s as a dot-atom when it is one, else quoted */
 static void
-spf_buf_quoted(struct spf_buf *b, const char *s)
-{
-	spf_buf_putc(b, '"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			spf_buf_putc(b, '\\');
-		spf_buf_putc(b, spf_safe(*s));
-	}
-	spf_buf_putc(b, '"');
-}
-
-/* spf_buf_value - s as a dot-atom when it is one, else quoted */
-static void
-spf_buf_value(struct spf_buf *b, const char *s)
+spf_value(struct strbuf *b, const char *s)
 {
 	if (spf_is_dot_atom(s))
-		spf_buf_puts(b, s);
+		strbuf_add(b, s);
 	else
-		spf_buf_quoted(b, s);
-}
-
-/* spf_buf_ctext - client text inside a comment */
-static void
-spf_buf_ctext(struct spf_buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '(' || *s == ')' || *s == '\\')
-			spf_buf_putc(b, '\\');
-		spf_buf_putc(b, spf_safe(*s));
-	}
+		strbuf_add_quoted(b, s, 0);
 }
 
 /* spf_mailbox - is "local@domain" a dot-atom "@" dot-atom */
@@ -136,30 +78,30 @@ spf_mailbox(const char *s)
 
 /*
  * spf_template - our text with client values substituted: $S sender,
- * $I client address, $R reason; each goes through spf_buf_ctext.
+ * $I client address, $R reason; each goes through strbuf_add_comment_text.
  */
 static void
-spf_template(struct spf_buf *b, const char *tpl, const struct spf_outcome *o,
+spf_template(struct strbuf *b, const char *tpl, const struct spf_outcome *o,
              const char *ip)
 {
 	for (; *tpl != '\0'; tpl++) {
 		if (tpl[0] != '$' || tpl[1] == '\0') {
-			spf_buf_putc(b, *tpl);
+			strbuf_addc(b, *tpl);
 			continue;
 		}
 		tpl++;
 		if (*tpl == 'S')
-			spf_buf_ctext(b, o->sender);
+			strbuf_add_comment_text(b, o->sender, 0);
 		else if (*tpl == 'I')
-			spf_buf_ctext(b, ip);
+			strbuf_add_comment_text(b, ip, 0);
 		else if (*tpl == 'R')
-			spf_buf_ctext(b, o->reason);
+			strbuf_add_comment_text(b, o->reason, 0);
 	}
 }
 
 /* spf_comment - the human part of Received-SPF, in parentheses */
 static void
-spf_comment(struct spf_buf *b, const struct spf_outcome *o, const char *ip,
+spf_comment(struct strbuf *b, const struct spf_outcome *o, const char *ip,
             const char *receiver)
 {
 	static const char *const tpl[RESULT_COUNT] = {
@@ -178,43 +120,43 @@ spf_comment(struct spf_buf *b, const struct spf_outcome *o, const char *ip,
 	                         "lookup of $S: $R",
 	};
 
-	spf_buf_putc(b, '(');
+	strbuf_addc(b, '(');
 	if (receiver != NULL && receiver[0] != '\0') {
-		spf_buf_ctext(b, receiver);
-		spf_buf_puts(b, ": ");
+		strbuf_add_comment_text(b, receiver, 0);
+		strbuf_add(b, ": ");
 	}
 	spf_template(b, tpl[o->result < RESULT_COUNT ? o->result : RESULT_NONE],
 	             o, ip);
-	spf_buf_putc(b, ')');
+	strbuf_addc(b, ')');
 }
 
 /* spf_kv - "; key=value" (the first pair has no leading "; ") */
 static void
-spf_kv(struct spf_buf *b, const char *key, const char *value, int first)
+spf_kv(struct strbuf *b, const char *key, const char *value, int first)
 {
-	spf_buf_puts(b, first ? " " : "; ");
-	spf_buf_puts(b, key);
-	spf_buf_putc(b, '=');
-	spf_buf_value(b, value);
+	strbuf_add(b, first ? " " : "; ");
+	strbuf_add(b, key);
+	strbuf_addc(b, '=');
+	spf_value(b, value);
 }
 
 int
 spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
                  const char *helo, const char *receiver, char *buf, size_t len)
 {
-	struct spf_buf b = {buf, len, 0, 0};
+	struct strbuf b;
 	char addr[NETADDR_TEXT_MAX] = "";
-	int mailfrom;
+	int mailfrom, rc;
 
 	if (buf == NULL || len == 0 || o == NULL)
 		return -1;
-	buf[0] = '\0';
+	strbuf_init(&b);
 	if (ip != NULL && ip->family != 0)
 		netaddr_format(ip, addr, sizeof(addr));
 	/* The null sender's identity is postmaster@HELO (RFC 7208 2.4). */
 	mailfrom = strcmp(o->identity, "mailfrom") == 0 && !o->null_sender;
-	spf_buf_puts(&b, result_name(o->result));
-	spf_buf_putc(&b, ' ');
+	strbuf_add(&b, result_name(o->result));
+	strbuf_addc(&b, ' ');
 	spf_comment(&b, o, addr, receiver);
 	spf_kv(&b, "client-ip", addr, 1);
 	spf_kv(&b, "envelope-from",
@@ -226,31 +168,36 @@ spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
 	if ((o->result == RESULT_PERMERROR || o->result == RESULT_TEMPERROR) &&
 	    o->reason[0] != '\0')
 		spf_kv(&b, "problem", o->reason, 0);
-	spf_buf_putc(&b, ';');
-	return b.overflow ? -1 : 0;
+	strbuf_addc(&b, ';');
+	rc = strbuf_copy_out(&b, buf, len);
+	strbuf_free(&b);
+	return rc;
 }
 
 int
 spf_authres(const struct spf_outcome *o, char *buf, size_t len)
 {
-	struct spf_buf b = {buf, len, 0, 0};
+	struct strbuf b;
 	const char *at;
+	int rc;
 
 	if (buf == NULL || len == 0 || o == NULL)
 		return -1;
-	buf[0] = '\0';
-	spf_buf_puts(&b, "spf=");
-	spf_buf_puts(&b, result_name(o->result));
+	strbuf_init(&b);
+	strbuf_add(&b, "spf=");
+	strbuf_add(&b, result_name(o->result));
 	if (strcmp(o->identity, "helo") == 0) {
 		at = strrchr(o->sender, '@');
-		spf_buf_puts(&b, " smtp.helo=");
-		spf_buf_value(&b, at != NULL ? at + 1 : o->sender);
+		strbuf_add(&b, " smtp.helo=");
+		spf_value(&b, at != NULL ? at + 1 : o->sender);
 	} else if (o->sender[0] != '\0') {
-		spf_buf_puts(&b, " smtp.mailfrom=");
+		strbuf_add(&b, " smtp.mailfrom=");
 		if (spf_mailbox(o->sender))
-			spf_buf_puts(&b, o->sender);
+			strbuf_add(&b, o->sender);
 		else
-			spf_buf_quoted(&b, o->sender);
+			strbuf_add_quoted(&b, o->sender, 0);
 	}
-	return b.overflow ? -1 : 0;
+	rc = strbuf_copy_out(&b, buf, len);
+	strbuf_free(&b);
+	return rc;
 }
