@@ -540,6 +540,28 @@ class Postfix:
             pass
 
 
+
+def ar_split(value):
+    """ar_split - an A-R value cut at ';' outside comments and quotes"""
+    parts, cur, depth, quoted = [], "", 0, False
+    for i, ch in enumerate(value):
+        if quoted:
+            quoted = not (ch == '"' and value[i - 1] != "\\")
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
 class Delivered:
     """Delivered - one message as smtp-sink dumped it
 

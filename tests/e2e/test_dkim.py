@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "dkim"))
 
 import gen  # noqa: E402  tests/dkim/gen.py: keys, messages, signing
+from harness import ar_split  # noqa: E402
 
 CLIENT = "192.0.2.60"
 HELO = "mail.example.test"
@@ -81,26 +82,6 @@ def b8(msg, index=0):
     m = re.search(r"(?:^|;)b=([^;]*)", value)
     return m.group(1)[:8]
 
-
-def ar_split(value):
-    """ar_split - an A-R value cut at ';' outside comments and quotes"""
-    parts, cur, depth, quoted = [], "", 0, False
-    for i, ch in enumerate(value):
-        if quoted:
-            quoted = not (ch == '"' and value[i - 1] != "\\")
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-            continue
-        cur += ch
-    parts.append(cur.strip())
-    return parts
 
 
 def dkim_entries(d):

@@ -18,6 +18,8 @@ Authentication-Results (x-dnsbl= / x-rhsbl=) and the verdict JSON.
 import re
 import time
 
+from harness import ar_split
+
 SENDER = "sender@clean.example"
 HELO = "mail.clean.example"
 RCPT = "rcpt@dest.example"
@@ -74,26 +76,6 @@ rule "dnsbl tag" when dnsbl.score > 0 or rhsbl.score > 0
 
 TIMEOUT = 60
 
-
-def ar_split(value):
-    """ar_split - an A-R value cut at ';' outside comments and quotes"""
-    parts, cur, depth, quoted = [], "", 0, False
-    for i, ch in enumerate(value):
-        if quoted:
-            quoted = not (ch == '"' and value[i - 1] != "\\")
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-            continue
-        cur += ch
-    parts.append(cur.strip())
-    return parts
 
 
 def ar_entry(d, method):

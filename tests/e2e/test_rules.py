@@ -5,11 +5,8 @@ accept for listed networks (IPv4 and IPv6), authenticated accept, dry run,
 SIGHUP reload while an SMTP session stays open, broken reload.
 """
 
-import re
 import socket
-import time
 
-import harness
 
 ZONES = {
     "1.2.0.192.in-addr.arpa": {"PTR": ["mail.good.example."]},

@@ -16,6 +16,8 @@ DNS server. The rules tests come last: they restart mailvet with rules.
 import re
 import time
 
+from harness import ar_split
+
 CLIENT = "192.0.2.10"
 HELO = "mail.client.example"
 
@@ -130,7 +132,7 @@ def ar_parts(d):
     values = [h for h in d.headers("Authentication-Results")
               if h.lower().startswith("mx.test.example")]
     assert len(values) == 1, "want one A-R of ours, got %r" % values
-    return [p.strip() for p in values[0].split(";")]
+    return ar_split(values[0])
 
 
 def spf_lines(d):
