@@ -7,6 +7,7 @@
  * Functions: rules_print (public), rules_print_string.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rules/rules_internal.h"
@@ -229,4 +230,22 @@ rules_print(const struct ruleset *rs, FILE *out)
 		fputc('\n', out);
 	for (i = 0; i < rs->nrules; i++)
 		rules_print_rule(out, rs->rules[i]);
+}
+
+/* rules_print_text - the canonical form as a malloc'd string, or NULL */
+char *
+rules_print_text(const struct ruleset *rs)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	rules_print(rs, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }

@@ -37,6 +37,7 @@ void rules_unref(struct ruleset *rs); /* NULL is a no-op */
 
 /* rules_print - the canonical form (parse(print(x)) prints the same) */
 void rules_print(const struct ruleset *rs, FILE *out);
+char *rules_print_text(const struct ruleset *rs); /* caller frees */
 
 /* rules_count - number of rules; rules_uses_fact - does any rule read it */
 size_t rules_count(const struct ruleset *rs);

@@ -61,16 +61,12 @@ fuzz_eval(const struct ruleset *rs)
 static void
 fuzz_reparse(const struct ruleset *rs)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = rules_print_text(rs);
 	struct ruleset *again;
 
-	if (f == NULL)
+	if (buf == NULL)
 		return;
-	rules_print(rs, f);
-	fclose(f);
-	again = rules_parse(buf, len, "reprint", NULL);
+	again = rules_parse(buf, strlen(buf), "reprint", NULL);
 	if (again == NULL)
 		abort();
 	rules_unref(again);

@@ -76,21 +76,6 @@ read_file(const char *path, size_t *lenp)
 	return buf;
 }
 
-/* print_to_string - rules_print into a malloc'd string */
-static char *
-print_to_string(const struct ruleset *rs)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return NULL;
-	rules_print(rs, f);
-	fclose(f);
-	return buf;
-}
-
 /* reprint - parse a canonical print again and print it */
 static char *
 reprint(const char *text, const char *name)
@@ -103,7 +88,7 @@ reprint(const char *text, const char *name)
 		printf("reparse of %s failed: %s\n", name, err.message);
 		return NULL;
 	}
-	out = print_to_string(rs);
+	out = rules_print_text(rs);
 	rules_unref(rs);
 	return out;
 }
@@ -178,7 +163,7 @@ golden_parse(const char *dir, const char *name)
 		free(want);
 		return;
 	}
-	got = print_to_string(rs);
+	got = rules_print_text(rs);
 	if (want != NULL)
 		CHECK_STR(got, want, path);
 	again = reprint(got, path);
@@ -794,7 +779,7 @@ test_shipped(void)
 		if (rs == NULL)
 			continue;
 		CHECK(rules_count(rs) >= 4, "%s has rules", files[i]);
-		a = print_to_string(rs);
+		a = rules_print_text(rs);
 		b = reprint(a, files[i]);
 		CHECK_STR(b, a, files[i]);
 		free(a);

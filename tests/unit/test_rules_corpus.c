@@ -13,21 +13,6 @@
 #include "rules/rules.h"
 #include "tests/unit/testlib.h"
 
-/* corpus_print - rules_print into a malloc'd string */
-static char *
-corpus_print(const struct ruleset *rs)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return NULL;
-	rules_print(rs, f);
-	fclose(f);
-	return buf;
-}
-
 /* corpus_one - parse a file; if it parses, print, reparse, compare */
 static int
 corpus_one(const char *path)
@@ -42,11 +27,11 @@ corpus_one(const char *path)
 		      path);
 		return 0;
 	}
-	a = corpus_print(rs);
+	a = rules_print_text(rs);
 	again = a != NULL ? rules_parse(a, strlen(a), path, &err) : NULL;
 	CHECK(again != NULL, "%s: canonical print does not parse", path);
 	if (again != NULL)
-		b = corpus_print(again);
+		b = rules_print_text(again);
 	CHECK_STR(b, a, path);
 	free(a);
 	free(b);
