@@ -23,7 +23,7 @@
 
 #include "lib/netaddr.h"
 
-struct dnsbl_sites; /* milter/checks/dnsbl.h */
+struct dnsbl_sites; /* lib/dnslist.h */
 
 enum conf_failure {
 	CONF_FAIL_TEMPFAIL, /* answer 4xx: nothing is lost */
@@ -64,7 +64,7 @@ struct conf {
 	unsigned dkim_min_key_bits;   /* shorter keys: dkim=policy */
 	unsigned dkim_max_signatures; /* verified per message */
 
-	/* DNS lists (milter/checks/dnsbl.h) */
+	/* DNS lists (lib/dnslist.h) */
 	struct dnsbl_sites *dnsbl_sites; /* client IP lists, or NULL */
 	struct dnsbl_sites *rhsbl_sites; /* domain lists, or NULL */
 	unsigned rhsbl_targets; /* DNSBL_T_HELO | _MAILFROM | _PTR mask */

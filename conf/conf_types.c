@@ -32,7 +32,7 @@
 #include <syslog.h>
 
 #include "conf/conf_internal.h"
-#include "milter/checks/dnsbl.h"
+#include "lib/dnslist.h"
 
 typedef int type_parse_fn(const struct conf_option *, const char *, void *,
                           char *, size_t);
@@ -381,7 +381,7 @@ type_names_parse(const struct conf_option *opt, const char *val, void *field,
 	return 0;
 }
 
-/* type_dnsbl_parse - a DNSBL/RHSBL site list (milter/checks/dnsbl.h) */
+/* type_dnsbl_parse - a DNSBL/RHSBL site list (lib/dnslist.h) */
 static int
 type_dnsbl_parse(const struct conf_option *opt, const char *val, void *field,
                  char *err, size_t errlen)
