@@ -6,7 +6,10 @@ bench - mailvet's benchmarks against peers, ratios from the same run
 
 Environment: BENCH_SCALE (float, default 1: message counts scale with it),
 BENCH_PERF=1 (perf profile of mailvet under protocol load), BENCH_ONLY
-(comma list of parts: proto,postfix,latency,memory,curve).
+(comma list of parts: seq,proto,postfix,latency,memory,curve),
+BENCH_BASELINE_BIN and BENCH_BASELINE_REV (set by run.sh from
+BENCH_BASELINE=REV: an older daemon measured beside this one in parts 0-3,
+rows "mailvet @REV"), BENCH_POSTFIX_RUNS (rounds of part 2, default 1).
 
 Starts, all on loopback: unbound on 127.0.0.153:53 serving the generated
 zones (opendkim's resolver cannot take a port), the test DNS server of
@@ -165,6 +168,11 @@ class Bench:
         self.mailvet_bin = os.path.join(self.work, "mailvet")
         shutil.copy2(os.path.join(ROOT, "build", "mailvet"),
                      self.mailvet_bin)
+        self.baseline_bin = None
+        self.baseline_rev = os.environ.get("BENCH_BASELINE_REV", "")
+        if os.environ.get("BENCH_BASELINE_BIN"):
+            self.baseline_bin = os.path.join(self.work, "mailvet-baseline")
+            shutil.copy2(os.environ["BENCH_BASELINE_BIN"], self.baseline_bin)
         self.clients = os.path.join(self.data, "clients.txt")
         mdir = os.path.join(self.data, "msg")
         self.msgs = sorted(os.path.join(mdir, f) for f in os.listdir(mdir))
@@ -228,6 +236,18 @@ class Bench:
         """mailvet - start the daemon on port with the bench options"""
         return harness.Mailvet(self.mailvet_conf(**conf), port=port,
                                binary=self.mailvet_bin)
+
+    def baseline(self, port, **conf):
+        """baseline - the BENCH_BASELINE daemon on port (same options)"""
+        return harness.Mailvet(self.mailvet_conf(**conf), port=port,
+                               binary=self.baseline_bin)
+
+    def mailvets(self):
+        """mailvets - (row name, start function) of mailvet and baseline"""
+        rows = [("mailvet", self.mailvet)]
+        if self.baseline_bin:
+            rows.append(("mailvet @" + self.baseline_rev, self.baseline))
+        return rows
 
     def opendkim(self, port, nodelay):
         """opendkim - opendkim in verify mode on port (shim optional)"""
@@ -388,6 +408,13 @@ def part_proto(b):
         _procs.append(perf)
     rows.append(("mailvet", b.load("milter", port, n_of(3000))))
     m.stop(check=False)
+    if b.baseline_bin:
+        port = harness.free_port()
+        m = b.baseline(port)
+        b.load("milter", port, 300)
+        rows.append(("mailvet @" + b.baseline_rev,
+                     b.load("milter", port, n_of(3000))))
+        m.stop(check=False)
     for name, nd in (("opendkim (as shipped)", False),
                      ("opendkim + TCP_NODELAY shim", True)):
         port = harness.free_port()
@@ -430,30 +457,129 @@ def postfix_run(b, milter_port, start):
 
 
 def part_postfix(b):
-    """part_postfix - 2. through Postfix with XCLIENT"""
+    """part_postfix - 2. through Postfix with XCLIENT
+
+    BENCH_POSTFIX_RUNS rounds of no milter, null milter and mailvet (and
+    the baseline), the peers once; each round's mailvet / null milter.
+    """
+    runs = int(os.environ.get("BENCH_POSTFIX_RUNS", "1"))
     say("## 2. Through Postfix (XCLIENT), %d messages, %d sessions"
         % (n_of(1500), CONC))
     say()
-    rows = []
-    rows.append(("no milter", postfix_run(b, None, None)))
-    for name, fn in (
-            ("null milter", lambda port: b.nullmilter(port)),
-            ("opendkim (as shipped)", lambda port: b.opendkim(port, False)),
-            ("opendkim + TCP_NODELAY shim",
-             lambda port: b.opendkim(port, True)),
-            ("mailvet", lambda port: b.mailvet(port)),
-            ("rspamd (milter mode)", lambda port: b.rspamd(port))):
-        port = harness.free_port()
-        rows.append((name, postfix_run(b, port, lambda: fn(port))))
-    none, null = rows[0][1]["rate"], rows[1][1]["rate"]
+    rows, ratios = [], []
+    ours = [("null milter", lambda port: b.nullmilter(port))]
+    ours += [(name, lambda port, fn=fn: fn(port)) for name, fn in b.mailvets()]
+    peers = [("opendkim (as shipped)", lambda port: b.opendkim(port, False)),
+             ("opendkim + TCP_NODELAY shim",
+              lambda port: b.opendkim(port, True)),
+             ("rspamd (milter mode)", lambda port: b.rspamd(port))]
+    for rnd in range(runs):
+        tag = " (run %d)" % (rnd + 1) if runs > 1 else ""
+        got = [("no milter" + tag, postfix_run(b, None, None))]
+        for name, fn in ours + (peers if rnd == 0 else []):
+            port = harness.free_port()
+            got.append((name + tag,
+                        postfix_run(b, port, lambda: fn(port))))
+        d = dict(got)
+        null = d["null milter" + tag]["rate"]
+        ratios.append(d["mailvet" + tag]["rate"] / null if null else 0)
+        for name, r in got:
+            rows.append((name, r, d["no milter" + tag]["rate"], null))
     say("| path | msg/s | p50 ms | p99 ms | / no milter | / null milter |")
     say("|---|---:|---:|---:|---:|---:|")
-    for name, r in rows:
+    for name, r, none, null in rows:
         say("| %s | %.0f | %.1f | %.1f | %.2f | %.2f |"
             % (name, r["rate"], r.get("p50_ms", 0), r.get("p99_ms", 0),
-               r["rate"] / none, r["rate"] / null))
-    R["postfix"] = dict(rows)
+               r["rate"] / none if none else 0,
+               r["rate"] / null if null else 0))
     say()
+    say("mailvet / null milter, each run: %s"
+        % ", ".join("%.2f" % x for x in ratios))
+    R["postfix"] = {name: r for name, r, _, _ in rows}
+    R["postfix_ratios"] = ratios
+    say()
+
+
+def seq_postfix(b, start):
+    """seq_postfix - one message at a time through Postfix; mvload dict"""
+    port = harness.free_port() if start else None
+    milter = "inet:127.0.0.1:%d" % port if port else ""
+    pf = harness.Postfix(milter=milter, main_cf={"smtpd_milters": milter})
+    proc = None
+    try:
+        proc = start(port) if start else None
+        b.load("smtp", pf.port, 20, conc=1)             # warm caches
+        return b.load("smtp", pf.port, max(60, n_of(100)), conc=1)
+    finally:
+        if isinstance(proc, harness.Mailvet):
+            proc.stop(check=False)
+        elif proc is not None:
+            stop(proc)
+        pf.stop()
+
+
+def seq_proto(b, start):
+    """seq_proto - one session at a time on the milter protocol"""
+    port = harness.free_port()
+    proc = start(port)
+    try:
+        b.load("milter", port, 50, conc=1)
+        return b.load("milter", port, max(60, n_of(300)), conc=1)
+    finally:
+        if isinstance(proc, harness.Mailvet):
+            proc.stop(check=False)
+        else:
+            stop(proc)
+
+
+def part_seq(b):
+    """part_seq - 0. one transaction at a time: latency, not throughput
+
+    A saturated run hides a fixed pause per message in the queueing (a
+    40 ms delayed-ACK stall went unseen that way), so this part sends one
+    message at a time, warm cache, through Postfix and on the protocol
+    driver, and states medians and p90 side by side with the null milter.
+    """
+    say("## 0. One message at a time (warm cache), median and p90")
+    say()
+    say("| path | messages | p50 ms | p90 ms | p99 ms | p50 - null milter |")
+    say("|---|---:|---:|---:|---:|---:|")
+    rows = [("Postfix, no milter", seq_postfix(b, None)),
+            ("Postfix, null milter", seq_postfix(b, b.nullmilter))]
+    rows += [("Postfix, " + name, seq_postfix(b, fn))
+             for name, fn in b.mailvets()]
+    rows.append(("protocol driver, null milter", seq_proto(b, b.nullmilter)))
+    rows += [("protocol driver, " + name, seq_proto(b, fn))
+             for name, fn in b.mailvets()]
+    null = {"Postfix": rows[1][1],
+            "protocol driver": dict(rows)["protocol driver, null milter"]}
+    for name, r in rows:
+        ref = null[name.split(",")[0]]
+        say("| %s | %d | %.2f | %.2f | %.2f | %+.2f |"
+            % (name, r.get("msgs", 0), r.get("p50_ms", 0),
+               r.get("p90_ms", 0), r.get("p99_ms", 0),
+               r.get("p50_ms", 0) - ref.get("p50_ms", 0)))
+    R["seq"] = dict(rows)
+    say()
+
+
+def latency_run(b, dns, n, binary):
+    """latency_run - n sequential transactions, cache off; (res, queries)"""
+    port = harness.free_port()
+    pf = harness.Postfix(milter="inet:127.0.0.1:%d" % port,
+                         main_cf={"smtpd_milters":
+                                  "inet:127.0.0.1:%d" % port})
+    try:
+        m = harness.Mailvet(b.mailvet_conf(dns_servers=dns.servers,
+                                           dns_cache_size=0),
+                            port=port, binary=binary)
+        dns.clear_queries()
+        res = b.load("smtp", pf.port, n, conc=1)
+        nq = len(dns.queries())
+        m.stop(check=False)
+    finally:
+        pf.stop()
+    return res, nq
 
 
 def part_latency(b):
@@ -464,42 +590,36 @@ def part_latency(b):
     say()
     zones = json.load(open(os.path.join(b.data, "zones.json")))
     dns = harness.Dns(zones, delay_ms=50)
+    rows = []
     try:
         pf = harness.Postfix(milter="", main_cf={"smtpd_milters": ""})
         try:
             base = b.load("smtp", pf.port, n, conc=1)
         finally:
             pf.stop()
-        port = harness.free_port()
-        pf = harness.Postfix(milter="inet:127.0.0.1:%d" % port,
-                             main_cf={"smtpd_milters":
-                                      "inet:127.0.0.1:%d" % port})
-        try:
-            m = harness.Mailvet(b.mailvet_conf(dns_servers=dns.servers,
-                                               dns_cache_size=0),
-                                port=port, binary=b.mailvet_bin)
-            dns.clear_queries()
-            mv = b.load("smtp", pf.port, n, conc=1)
-            nq = len(dns.queries())
-            m.stop(check=False)
-        finally:
-            pf.stop()
+        mv, nq = latency_run(b, dns, n, b.mailvet_bin)
+        rows.append(("mailvet", mv))
+        if b.baseline_bin:
+            old, _ = latency_run(b, dns, n, b.baseline_bin)
+            rows.append(("mailvet @" + b.baseline_rev, old))
     finally:
         dns.stop()
-    add50 = mv["p50_ms"] - base["p50_ms"]
-    add99 = mv["p99_ms"] - base["p99_ms"]
     q = nq / max(mv["msgs"], 1)
-    say("| | p50 ms | p99 ms |")
-    say("|---|---:|---:|")
-    say("| no milter | %.1f | %.1f |" % (base["p50_ms"], base["p99_ms"]))
-    say("| mailvet | %.1f | %.1f |" % (mv["p50_ms"], mv["p99_ms"]))
-    say("| added by mailvet | %.1f (%.2f RTT) | %.1f (%.2f RTT) |"
-        % (add50, add50 / 50, add99, add99 / 50))
+    say("| | p50 ms | p99 ms | added p50 | added p99 |")
+    say("|---|---:|---:|---:|---:|")
+    say("| no milter | %.1f | %.1f | | |" % (base["p50_ms"], base["p99_ms"]))
+    for name, r in rows:
+        add50 = r["p50_ms"] - base["p50_ms"]
+        add99 = r["p99_ms"] - base["p99_ms"]
+        say("| %s | %.1f | %.1f | %.1f ms (%.2f RTT) | %.1f ms (%.2f RTT) |"
+            % (name, r["p50_ms"], r["p99_ms"], add50, add50 / 50, add99,
+               add99 / 50))
     say()
     say("DNS queries per message: %.1f; if issued one after another they "
         "would add %.0f ms (%.1f RTT). mailvet has no sequential "
         "configuration, so this sum is the comparison." % (q, q * 50, q))
-    R["latency"] = {"base": base, "mailvet": mv, "queries_per_msg": q}
+    R["latency"] = {"base": base, "queries_per_msg": q}
+    R["latency"].update(dict(rows))
     say()
 
 
@@ -621,7 +741,8 @@ def main():
         say("- %s: %s" % (k, v))
     say()
     b.start_unbound()
-    parts = (("proto", part_proto), ("postfix", part_postfix),
+    parts = (("seq", part_seq), ("proto", part_proto),
+             ("postfix", part_postfix),
              ("latency", part_latency), ("memory", part_memory),
              ("curve", part_curve))
     for name, fn in parts:

@@ -11,8 +11,10 @@
 # which prints the report and writes build/bench/latest.md.
 #
 # Environment: BENCH_SCALE (message counts, default 1: about 10 minutes
-# on 2 cores), BENCH_ONLY (proto,postfix,latency,memory,curve),
-# BENCH_PERF=1 (perf profile of mailvet under protocol load).
+# on 2 cores), BENCH_ONLY (seq,proto,postfix,latency,memory,curve),
+# BENCH_PERF=1 (perf profile of mailvet under protocol load),
+# BENCH_BASELINE=REV (also run that commit's daemon, same sitting),
+# BENCH_POSTFIX_RUNS (rounds of part 2's null milter / mailvet, default 1).
 # Everything listens on loopback only and is stopped on exit.
 
 set -eu
@@ -49,6 +51,19 @@ if [ ! -f "$B/data/clients.txt" ] ||
     [ tests/bench/gen.py -nt "$B/data/clients.txt" ]; then
 	rm -rf "$B/data"
 	$PY tests/bench/gen.py "$B/data" --clients 512 --messages 64
+fi
+
+# BENCH_BASELINE=REV: that commit's daemon runs beside the working tree's
+# in the same sitting (rows "mailvet @REV"): before/after of a change.
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	bl="$B/baseline"
+	rm -rf "$bl"
+	mkdir -p "$bl"
+	git archive "$BENCH_BASELINE" | tar -x -C "$bl"
+	make -C "$bl" -s build/mailvet >/dev/null
+	BENCH_BASELINE_BIN="$(pwd)/$bl/build/mailvet"
+	BENCH_BASELINE_REV=$(git rev-parse --short "$BENCH_BASELINE")
+	export BENCH_BASELINE_BIN BENCH_BASELINE_REV
 fi
 
 $PY tests/bench/bench.py "$B" &
