@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "milter/log.h"
+#include "milter/quickack.h"
 #include "milter/runtime.h"
 #include "milter/verdict.h"
 
@@ -39,7 +40,9 @@ unix_socket_path(const char *spec)
  * command answered with two packets (add header, then continue) then
  * waits for a delayed ACK: ~22 messages/s instead of thousands. libmilter
  * does not hand out its listening socket, so find it; accepted sockets
- * inherit the option on Linux.
+ * inherit the option on Linux. The MTA's side of the same problem (its
+ * packets at our no-reply steps wait for our delayed ACK) is handled by
+ * quickack.c, which is told about each listener here.
  */
 static void
 set_nodelay_on_listeners(void)
@@ -59,6 +62,7 @@ set_nodelay_on_listeners(void)
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		               sizeof(one)) != 0)
 			log_warn_errno("TCP_NODELAY on fd %d", fd);
+		quickack_watch_listener(fd);
 	}
 }
 

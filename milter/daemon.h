@@ -12,7 +12,8 @@
 
 #include "conf/conf.h"
 
-/* daemon_socket_setup - after smfi_opensocket: mode, group, NODELAY */
+/* daemon_socket_setup - after smfi_opensocket: mode, group, NODELAY,
+ * quick ACKs on inet listeners (quickack.h) */
 int daemon_socket_setup(const struct conf *conf);
 
 int daemon_detach(void);

@@ -1,0 +1,18 @@
+/*
+ * quickack - immediate ACKs on inet milter connections (see quickack.c
+ * for why and how: the executable interposes accept() and read() for
+ * libmilter)
+ */
+#ifndef MAILVET_QUICKACK_H
+#define MAILVET_QUICKACK_H
+
+/*
+ * quickack_watch_listener - connections accepted on the listening TCP
+ * socket fd get TCP_QUICKACK after every read
+ */
+void quickack_watch_listener(int fd);
+
+/* quickack_is_noted - whether fd is a noted milter connection (tests) */
+int quickack_is_noted(int fd);
+
+#endif
