@@ -75,9 +75,40 @@ apply_remove_forged(SMFICTX *ctx, const struct session *s)
 	return rc;
 }
 
+/*
+ * put_header - add a header at the top (top != 0) or the end. mailvet
+ * asks for SMFIP_HDR_LEADSPC so that DKIM sees header values exactly;
+ * with it granted the MTA also writes the values a filter adds exactly
+ * as given, so the space after the colon must come from us.
+ */
+static int
+put_header(SMFICTX *ctx, const struct session *s, int top, const char *name,
+           const char *value)
+{
+	struct strbuf sb;
+	int rc;
+
+	strbuf_init(&sb);
+	if (s->exact_headers)
+		strbuf_add(&sb, " ");
+	strbuf_add(&sb, value);
+	if (strbuf_failed(&sb)) {
+		strbuf_free(&sb);
+		return -1;
+	}
+	if (top)
+		rc = smfi_insheader(ctx, 0, (char *)name,
+		                    (char *)strbuf_str(&sb));
+	else
+		rc = smfi_addheader(ctx, (char *)name, (char *)strbuf_str(&sb));
+	strbuf_free(&sb);
+	return rc == MI_SUCCESS ? 0 : -1;
+}
+
 /* add_dry_run_header - what would have happened */
 static int
-add_dry_run_header(SMFICTX *ctx, const struct rules_verdict *v)
+add_dry_run_header(SMFICTX *ctx, const struct session *s,
+                   const struct rules_verdict *v)
 {
 	struct strbuf sb;
 	int rc;
@@ -97,9 +128,9 @@ add_dry_run_header(SMFICTX *ctx, const struct rules_verdict *v)
 		strbuf_free(&sb);
 		return -1;
 	}
-	rc = smfi_addheader(ctx, DRY_RUN_HEADER, (char *)strbuf_str(&sb));
+	rc = put_header(ctx, s, 0, DRY_RUN_HEADER, strbuf_str(&sb));
 	strbuf_free(&sb);
-	return rc == MI_SUCCESS ? 0 : -1;
+	return rc;
 }
 
 /* add_received_spf - RFC 7208 9.1 trace header for the MAIL FROM check */
@@ -113,8 +144,7 @@ add_received_spf(SMFICTX *ctx, const struct session *s)
 		return 0;
 	spf_received_spf(&job->out, &s->ip, s->helo ? s->helo->name : "",
 	                 s->snap.conf->authserv_id, buf, sizeof(buf));
-	return smfi_insheader(ctx, 0, "Received-SPF", buf) == MI_SUCCESS ? 0
-	                                                                 : -1;
+	return put_header(ctx, s, 1, "Received-SPF", buf);
 }
 
 /* apply_headers - see apply.h */
@@ -127,10 +157,10 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 
 	if (v != NULL) {
 		for (size_t i = 0; i < v->nheaders; i++)
-			if (smfi_addheader(ctx, v->headers[i].name,
-			                   v->headers[i].value) != MI_SUCCESS)
+			if (put_header(ctx, s, 0, v->headers[i].name,
+			               v->headers[i].value) != 0)
 				rc = -1;
-		if (v->dry_run && add_dry_run_header(ctx, v) != 0)
+		if (v->dry_run && add_dry_run_header(ctx, s, v) != 0)
 			rc = -1;
 	}
 	if (add_received_spf(ctx, s) != 0)
@@ -138,7 +168,7 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 	ar = authres_value(s);
 	if (ar == NULL)
 		return -1;
-	if (smfi_insheader(ctx, 0, "Authentication-Results", ar) != MI_SUCCESS)
+	if (put_header(ctx, s, 1, "Authentication-Results", ar) != 0)
 		rc = -1;
 	free(ar);
 	return rc;
