@@ -20,9 +20,9 @@ Prints a KNOWN line for each known deviation that gave exactly its
 pinned answer (counted as passed), one FAIL line per failure with the
 expected and actual results, and "spf-conformance: N passed, N failed,
 0 skipped". A driver that exits non-zero or reports a sanitizer or
-valgrind finding, or a DNS server that dies, is a failure of its own
-(one more in the failed count). Exit status 0 when nothing failed, 1
-otherwise.
+valgrind finding, a DNS server that dies or sees no query at all, is a
+failure of its own (one more in the failed count). Exit status 0 when
+nothing failed, 1 otherwise.
 """
 
 import json
@@ -102,11 +102,13 @@ def zones_of(scenario):
     return zones
 
 
-def start_dns(server, zones_path):
-    """start_dns - start dnsserver.py on a free port; (proc, port)"""
+def start_dns(server, zones_path, log_path):
+    """start_dns - start dnsserver.py on a free port, logging every query
+    to log_path; (proc, port)"""
     proc = subprocess.Popen(
         ["/usr/bin/python3", server, "--zones", zones_path, "--port", "0",
-         "--addr", "127.0.0.1"], stdout=subprocess.PIPE, text=True)
+         "--addr", "127.0.0.1", "--log", log_path], stdout=subprocess.PIPE,
+        text=True)
     line = proc.stdout.readline().split()
     if len(line) != 2 or line[0] != "ready":
         proc.kill()
@@ -153,9 +155,12 @@ def run_scenario(scenario, driver, server, tmp, only):
     if not tests:
         return [], None
     zones_path = os.path.join(tmp, "zones.json")
+    log_path = os.path.join(tmp, "queries.log")
     with open(zones_path, "w", encoding="utf-8") as f:
         json.dump(zones_of(scenario), f)
-    proc, port = start_dns(server, zones_path)
+    with open(log_path, "w", encoding="utf-8"):
+        pass
+    proc, port = start_dns(server, zones_path, log_path)
     try:
         out, problem = drive(driver, port, tests)
         if proc.poll() is not None:
@@ -165,6 +170,11 @@ def run_scenario(scenario, driver, server, tmp, only):
     finally:
         proc.kill()
         proc.wait()
+    # Every whole scenario looks up at least one record: a silent server
+    # means the driver asked someone else (a lost server setting).
+    if not only and os.path.getsize(log_path) == 0:
+        problem = "; ".join(p for p in (
+            problem, "the test DNS server saw no query") if p)
     got = {}
     for line in out.splitlines():
         parts = line.split("\t")
@@ -266,7 +276,7 @@ def main(argv):
             results, problem = run_scenario(scenario, driver, server, tmp,
                                             only)
             if problem:
-                lines.append("FAIL driver, scenario %d (%s): %s" % (
+                lines.append("FAIL scenario %d (%s): %s" % (
                     n, str(scenario.get("description", "")).strip(),
                     problem))
             for tid, want, res, want_exp, exp, why in results:
