@@ -83,9 +83,9 @@ judge() {
 		runner_fail "$1" "no \"N passed, N failed, N skipped\" line (exit $2)"
 		p=0 f=0 s=0
 	else
-		set -- "$1" "$2" $(echo "$summary" |
-		    sed 's/.*: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/')
-		p=$3 f=$4 s=$5
+		read -r p f s <<-EOF
+		$(echo "$summary" | sed 's/^[^:]*: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/')
+		EOF
 		if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
 			runner_fail "$1" "exit $2 although nothing failed"
 		elif [ "$2" -eq 0 ] && [ "$f" -ne 0 ]; then
