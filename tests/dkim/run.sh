@@ -9,7 +9,10 @@
 # with tests/e2e/dnsserver.py on a free loopback port, runs
 # BUILD_DIR/tools/dkim_verify over every message and compares with the
 # expectations (tests/dkim/check.py). Prints one "ok"/"FAIL" line per
-# case and "dkim: N passed, N failed"; exits 1 when a case failed.
+# case and "dkim: N passed, N failed, 0 skipped"; exits 1 when a case
+# failed. A case also fails when dkim_verify exits non-zero or its stderr
+# holds a sanitizer or valgrind report; a DNS server that died during the
+# run is one more failure.
 # Under valgrind: DKIM_WRAP="valgrind -q --error-exitcode=9 --leak-check=full"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +22,9 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 TOOL=$BUILD/tools/dkim_verify
 TMP=$(mktemp -d /tmp/mailvet-dkim.XXXXXX)
 DNSPID=
+# What a sanitizer or valgrind prints when it found something (ERE).
+REPORTS='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
+REPORTS="$REPORTS|WARNING: ThreadSanitizer|^==[0-9]+== "
 
 cleanup() {
 	[ -n "$DNSPID" ] && kill "$DNSPID" 2>/dev/null
@@ -28,8 +34,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 fail_setup() {
-	echo "dkim: $1"
-	echo "dkim: 0 passed, 1 failed"
+	echo "FAIL dkim: $1"
+	echo "dkim: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -54,13 +60,17 @@ while IFS='	' read -r name result sigs extra; do
 	$DKIM_WRAP "$TOOL" $args "$SERVER" "$TMP/$name" >"$TMP/out/$name.out" \
 	    2>"$TMP/out/$name.err"
 	st=$?
-	if [ $st -ne 0 ]; then
-		echo "FAIL $name: dkim_verify exited $st"
-		cat "$TMP/out/$name.err"
+	if [ $st -ne 0 ] || grep -q -E "$REPORTS" "$TMP/out/$name.err"; then
+		# check.py counts the case as failed: its output is gone.
+		echo "dkim_verify $name: exit status $st; its stderr:"
+		sed 's/^/    /' "$TMP/out/$name.err"
 		rc=1
 		rm -f "$TMP/out/$name.out"
 	fi
 done <"$TMP/expect.txt"
-$PY "$ROOT/tests/dkim/check.py" "$TMP/expect.txt" "$TMP/out" || rc=1
+dns_dead=0
+kill -0 "$DNSPID" 2>/dev/null || dns_dead=1
+[ $dns_dead -eq 1 ] && echo "FAIL dns-server: the test DNS server died during the run"
+$PY "$ROOT/tests/dkim/check.py" "$TMP/expect.txt" "$TMP/out" $dns_dead || rc=1
 [ -n "$DKIM_KEEP" ] && cp -r "$TMP/out" "$DKIM_KEEP"
 exit $rc

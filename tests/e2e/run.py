@@ -14,12 +14,16 @@ DNS server, Postfix and mailvet start on first use and stop after the
 file's last test (mailvet's exit status and sanitizer reports are then
 checked and reported as a failure of "FILE::teardown").
 
-Output: "PASS name", "FAIL name: reason" (details indented below),
-"SKIP name: reason", then "e2e: N passed, N failed[, N skipped]".
-Exit status 1 when anything failed.
+Output: "PASS name", "FAIL name: reason" (details indented below), then
+one "SKIP WHAT: reason" line per distinct reason naming what it skipped
+(whole files as "test_x.py (N tests)", else FILE::NAME), then
+"e2e: N passed, N failed, N skipped".  A file that raises harness.Skip
+when imported skips all its test_* functions.  Exit status 1 when
+anything failed; skips alone do not (tests/run.sh judges them).
 """
 
 import argparse
+import ast
 import glob
 import importlib.util
 import inspect
@@ -50,11 +54,13 @@ def on_term(signum, frame):
 
 
 class Counts:
-    """Counts - results, printed as they come"""
+    """Counts - results, printed as they come (skips at the end)"""
 
     def __init__(self, verbose):
         self.passed = self.failed = self.skipped = 0
         self.verbose = verbose
+        self.skips = {}     # reason -> {file: [test names]}
+        self.selected = {}  # file -> number of selected tests
 
     def ok(self, name, secs):
         self.passed += 1
@@ -63,7 +69,23 @@ class Counts:
 
     def skip(self, name, why):
         self.skipped += 1
-        print("SKIP %s: %s" % (name, why), flush=True)
+        base, _, test = name.partition("::")
+        reason = str(why).strip() or "no reason given"
+        self.skips.setdefault(reason, {}).setdefault(base, []).append(test)
+
+    def skip_lines(self):
+        """skip_lines - one line per reason, whole files named as such"""
+        lines = []
+        for reason, files in self.skips.items():
+            what = []
+            for base, tests in files.items():
+                if len(tests) == self.selected.get(base):
+                    what.append("%s.py (%d test%s)" % (
+                        base, len(tests), "" if len(tests) == 1 else "s"))
+                else:
+                    what += ["%s::%s" % (base, t) for t in tests]
+            lines.append("SKIP %s: %s" % (", ".join(what), reason))
+        return lines
 
     def fail(self, name, exc):
         self.failed += 1
@@ -92,6 +114,15 @@ def load(path):
     return mod
 
 
+def test_names(path):
+    """test_names - the top-level test_* functions a file defines, read
+    without importing it (for a file whose import raised Skip)"""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    return [n.name for n in tree.body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+
+
 def tests_of(mod):
     """tests_of - the module's test_* functions in source order"""
     fns = [f for n, f in vars(mod).items()
@@ -117,11 +148,19 @@ def run_file(path, args, counts):
     base = os.path.splitext(os.path.basename(path))[0]
     try:
         mod = load(path)
+    except harness.Skip as e:
+        names = [n for n in test_names(path)
+                 if not args.k or args.k in "%s::%s" % (base, n)]
+        counts.selected[base] = len(names)
+        for n in names:
+            counts.skip("%s::%s" % (base, n), e)
+        return
     except Exception as e:  # noqa: BLE001 - report, carry on
         counts.fail(base + "::import", e)
         return
     selected = [f for f in tests_of(mod)
                 if not args.k or args.k in "%s::%s" % (base, f.__name__)]
+    counts.selected[base] = len(selected)
     if not selected:
         return
     env = harness.Env(zones=getattr(mod, "ZONES", None),
@@ -189,10 +228,10 @@ def main():
     counts = Counts(args.verbose)
     for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         run_file(path, args, counts)
-    line = "e2e: %d passed, %d failed" % (counts.passed, counts.failed)
-    if counts.skipped:
-        line += ", %d skipped" % counts.skipped
-    print(line, flush=True)
+    for line in counts.skip_lines():
+        print(line, flush=True)
+    print("e2e: %d passed, %d failed, %d skipped"
+          % (counts.passed, counts.failed, counts.skipped), flush=True)
     return 1 if counts.failed else 0
 
 

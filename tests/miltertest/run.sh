@@ -18,13 +18,22 @@
 #                               strace of miltertest's socket reads; the
 #                               LINEs must appear in this order
 #
-# After the scenarios every daemon is stopped with SIGTERM and must not
-# have died, and its stderr must not hold "ERROR: AddressSanitizer" or
-# "runtime error:" (for BUILD_DIR=build-san, made with SAN=1).
+# A scenario's run (miltertest's exit status, its verdict lines) counts as
+# one test, its expect-wire lines as another ("NAME/wire"). Without strace
+# the wire checks are skipped and counted as skipped (one SKIP line names
+# them and the reason), never as passed.
 #
-# Prints PASS name / FAIL name lines and ends with
-# "miltertest: N passed, N failed"; exits 1 on any failure. KEEP=1 keeps
-# the work directory (logs, transcripts) for a look afterwards.
+# After the scenarios every daemon is stopped with SIGTERM and must exit
+# 0 on its own, and its stderr must hold no sanitizer or valgrind report
+# (REPORTS below: AddressSanitizer, LeakSanitizer, UBSan's "runtime
+# error:", ThreadSanitizer, valgrind's "==PID==" lines). The test DNS
+# server must still be running at the end. Leak detection is on unless
+# ASAN_OPTIONS says otherwise (BUILD_DIR=build-san, made with SAN=1).
+#
+# Prints PASS / FAIL / SKIP lines and ends with
+# "miltertest: N passed, N failed, N skipped"; exits 1 on any failure.
+# KEEP=1 keeps the work directory (logs, transcripts) for a look
+# afterwards.
 
 set -u
 
@@ -38,10 +47,16 @@ esac
 PY=/usr/bin/python3
 SCRIPT_TIMEOUT=${SCRIPT_TIMEOUT:-30}
 
+# What a sanitizer or valgrind prints when it found something (ERE).
+REPORTS='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
+REPORTS="$REPORTS|WARNING: ThreadSanitizer|^==[0-9]+== "
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mailvet-miltertest.XXXXXX")
 PIDS=()
 passed=0
 failed=0
+skipped=0
+NOWIRE=()
 
 # cleanup - stop what this script started, by process id
 cleanup() {
@@ -71,9 +86,13 @@ fail() {
 	failed=$((failed + 1))
 }
 
-# finish - the summary line and the exit status
+# finish - the skip line, the summary line and the exit status
 finish() {
-	echo "miltertest: $passed passed, $failed failed"
+	if [ ${#NOWIRE[@]} -gt 0 ]; then
+		echo "SKIP ${NOWIRE[*]}: strace not installed (apt-get install strace)"
+		skipped=$((skipped + ${#NOWIRE[@]}))
+	fi
+	echo "miltertest: $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ] && exit 0
 	exit 1
 }
@@ -230,6 +249,7 @@ start_dns() {
 	"$PY" "$ROOT/tests/e2e/dnsserver.py" --zones "$HERE/zones.json" \
 	    --port 0 --addr 127.0.0.1 --ready-file "$WORK/dns.port" \
 	    >"$WORK/dns.out" 2>&1 &
+	DNSPID=$!
 	PIDS+=($!)
 	for _ in $(seq 100); do
 		[ -s "$WORK/dns.port" ] && break
@@ -255,22 +275,22 @@ start_daemon() {
 	wait_listen "$port"
 }
 
-# run_script FILE - one scenario; PASS or FAIL
+# run_script FILE - one scenario: its run, then its wire check if any
 run_script() {
-	local lua=$1 name daemon out rc msgs=()
+	local lua=$1 name daemon out rc msgs=() wire=0
 	name=$(basename "$lua" .lua)
 	daemon=$(sed -n 's/^-- daemon: *\([a-z0-9_-]*\).*/\1/p' "$lua" | head -1)
 	daemon=${daemon:-main}
+	grep -q '^-- expect-wire:' "$lua" && wire=1
 	if [ -z "${DPORT[$daemon]:-}" ]; then
 		fail "$name" "no daemon \"$daemon\" (missing $daemon.conf?)"
+		[ $wire -eq 1 ] && fail "$name/wire" "not run"
 		return
 	fi
 	out=$WORK/$name.out
 	local cmd=(miltertest -D "port=${DPORT[$daemon]}" -D "libdir=$HERE"
 		   -s "$lua")
-	local wired=0
-	if grep -q '^-- expect-wire:' "$lua" && [ -n "$STRACE" ]; then
-		wired=1
+	if [ $wire -eq 1 ] && [ -n "$STRACE" ]; then
 		cmd=("$STRACE" -e trace=connect,read,close -s 65536 -xx
 		     -o "$WORK/$name.strace" "${cmd[@]}")
 	fi
@@ -278,21 +298,32 @@ run_script() {
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		[ $rc -eq 124 ] && msgs+=("timed out after ${SCRIPT_TIMEOUT}s")
-		msgs+=("$(grep -v '^all checks passed' "$out")")
+		msgs+=("exit status $rc" "$(grep -v '^all checks passed' "$out")")
 	fi
 	if ! res=$("$PY" "$WORK/check.py" verdict "$lua" \
 	    "$WORK/$daemon.json" 2>&1); then
 		msgs+=("$res")
 	fi
-	if [ $wired -eq 1 ] && ! res=$("$PY" "$WORK/check.py" wire "$lua" \
-	    "$WORK/$name.strace" "${DPORT[$daemon]}" "$WORK/$name.wire" 2>&1)
-	then
-		msgs+=("$res" "transcript: $WORK/$name.wire (KEEP=1 keeps it)")
-	fi
 	if [ ${#msgs[@]} -eq 0 ]; then
 		pass "$name"
 	else
 		fail "$name" "${msgs[@]}"
+	fi
+	[ $wire -eq 1 ] && wire_check "$lua" "$name" "$daemon" $rc
+}
+
+# wire_check LUA NAME DAEMON RC - the expect-wire lines of one scenario
+wire_check() {
+	local res
+	if [ -z "$STRACE" ]; then
+		NOWIRE+=("$2/wire")
+	elif [ "$4" -ne 0 ]; then
+		fail "$2/wire" "not checked: the scenario exited $4"
+	elif res=$("$PY" "$WORK/check.py" wire "$1" "$WORK/$2.strace" \
+	    "${DPORT[$3]}" "$WORK/$2.wire" 2>&1); then
+		pass "$2/wire"
+	else
+		fail "$2/wire" "$res" "transcript: $WORK/$2.wire (KEEP=1 keeps it)"
 	fi
 }
 
@@ -305,9 +336,9 @@ term_daemon() {
 	fi
 }
 
-# stop_daemon NAME - wait for its exit, then judge its stderr
+# stop_daemon NAME - wait for its exit, then judge its status and stderr
 stop_daemon() {
-	local name=$1 pid=${DPID[$1]} err=$WORK/$1.err msgs=()
+	local name=$1 pid=${DPID[$1]} err=$WORK/$1.err msgs=() rc
 	if [ -n "${DEAD[$name]:-}" ]; then
 		msgs+=("mailvet ($name) died during the run")
 	else
@@ -315,19 +346,33 @@ stop_daemon() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -0 "$pid" 2>/dev/null && msgs+=("no exit 15 s after SIGTERM")
+		if kill -0 "$pid" 2>/dev/null; then
+			msgs+=("no exit 15 s after SIGTERM")
+			kill -KILL "$pid" 2>/dev/null
+		fi
 	fi
 	wait "$pid" 2>/dev/null
-	if grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error:' "$err"; then
-		msgs+=("sanitizer report in its stderr:"
-		       "$(grep -A12 -e 'ERROR: AddressSanitizer' \
-			   -e 'runtime error:' "$err" |
+	rc=$?
+	[ $rc -ne 0 ] && msgs+=("exit status $rc (want 0 after SIGTERM)")
+	if grep -q -E "$REPORTS" "$err"; then
+		msgs+=("sanitizer or valgrind report in its stderr ($err):"
+		       "$(grep -E -A12 "$REPORTS" "$err" |
 			   grep -v '^mailvet: info:' | head -40)")
 	fi
 	if [ ${#msgs[@]} -eq 0 ]; then
 		pass "daemon-$name"
 	else
 		fail "daemon-$name" "${msgs[@]}"
+	fi
+}
+
+# stop_dns - the test DNS server must have lived to the end
+stop_dns() {
+	if kill -0 "$DNSPID" 2>/dev/null; then
+		pass "dns-server"
+	else
+		fail "dns-server" "the test DNS server died during the run" \
+		    "$(tail -20 "$WORK/dns.out")"
 	fi
 }
 
@@ -340,9 +385,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	finish
 fi
 STRACE=$(command -v strace || true)
-[ -n "$STRACE" ] || echo "NOTE: strace not installed: expect-wire checks skipped"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 write_checker
 if ! start_dns; then
@@ -367,4 +411,5 @@ done
 for name in "${!DPID[@]}"; do
 	[ -n "${DPORT[$name]:-}" ] && stop_daemon "$name"
 done
+stop_dns
 finish
