@@ -225,30 +225,73 @@ strbuf_add_json(struct strbuf *sb, const char *s)
 	strbuf_addc(sb, '"');
 }
 
-/* strbuf_add_logval - a key=value value that a parser can split safely */
-void
-strbuf_add_logval(struct strbuf *sb, const char *s)
+/* logval_bare - whether b can stand unquoted in a key=value value */
+static int
+logval_bare(unsigned char b)
 {
-	int bare = *s != '\0';
+	return is_printable(b) && b != '"' && b != '\\' && b != '=';
+}
 
-	for (const char *p = s; *p != '\0' && bare; p++)
-		bare = is_printable((unsigned char)*p) && *p != '"' &&
-		       *p != '\\' && *p != '=';
-	if (bare) {
-		strbuf_add(sb, s);
-		return;
-	}
-	strbuf_addc(sb, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			strbuf_addc(sb, '\\');
-			strbuf_addc(sb, (char)c);
-		} else if (c < 0x20 || c >= 0x7f) {
-			strbuf_addf(sb, "\\x%02x", c);
-		} else {
-			strbuf_addc(sb, (char)c);
+/*
+ * logval_char - b as written inside a quoted log value, into out (5 bytes
+ * with the NUL); returns the length. Named escapes are a table so that the
+ * rule reads the same here and in mailvet(8).
+ */
+static size_t
+logval_char(unsigned char b, char out[5])
+{
+	static const struct {
+		unsigned char byte;
+		char name;
+	} named[] = {
+	    {'"', '"'}, {'\\', '\\'}, {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}};
+
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		if (named[i].byte == b) {
+			out[0] = '\\';
+			out[1] = named[i].name;
+			out[2] = '\0';
+			return 2;
 		}
 	}
+	if (b < 0x20 || b >= 0x7f) {
+		snprintf(out, 5, "\\x%02x", b);
+		return 4;
+	}
+	out[0] = (char)b;
+	out[1] = '\0';
+	return 1;
+}
+
+/* strbuf_add_logval - a key=value value that a parser can split safely */
+int
+strbuf_add_logval(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t n = strlen(s), need = 2, room, i;
+	int bare = n > 0, cut;
+	char esc[5];
+
+	for (i = 0; i < n; i++) {
+		bare = bare && logval_bare((unsigned char)s[i]);
+		need += logval_char((unsigned char)s[i], esc);
+	}
+	if (bare && (max == 0 || n <= max)) {
+		strbuf_addn(sb, s, n);
+		return 0;
+	}
+	if (max > 0 && max < STRBUF_LOGVAL_MIN)
+		max = STRBUF_LOGVAL_MIN;
+	/* A cut keeps whole escapes only, and room for the closing `..."`. */
+	cut = max > 0 && need > max;
+	room = cut ? max - 5 : (size_t)-1;
 	strbuf_addc(sb, '"');
+	for (i = 0; i < n; i++) {
+		size_t len = logval_char((unsigned char)s[i], esc);
+		if (len > room)
+			break;
+		strbuf_addn(sb, esc, len);
+		room -= len;
+	}
+	strbuf_add(sb, cut ? "...\"" : "\"");
+	return cut;
 }

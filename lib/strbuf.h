@@ -51,7 +51,20 @@ void strbuf_add_comment_text(struct strbuf *sb, const char *s, size_t max);
 /* JSON string, quotes included */
 void strbuf_add_json(struct strbuf *sb, const char *s);
 
-/* log value: bare when safe, else "..." with \" \\ and controls as \xNN */
-void strbuf_add_logval(struct strbuf *sb, const char *s);
+/*
+ * key=value (logfmt) value, so that a line splits into exactly the fields
+ * it was built from. Bare when s is not empty and every byte is printable
+ * ASCII other than '"', '\\' and '='; otherwise in double quotes with
+ * \" \\ \n \r \t, and \xHH (lower-case hex) for every other byte below
+ * 0x20, for 0x7f and for every byte >= 0x80 (client text is not promised
+ * to be UTF-8, and the line stays ASCII). "" is the empty string.
+ *
+ * max > 0 bounds the bytes written, quotes included (at least
+ * STRBUF_LOGVAL_MIN): a value that does not fit is written quoted, cut
+ * after the last whole character or escape that fits, and ends in `..."`.
+ * Returns 1 when it cut the value, else 0.
+ */
+#define STRBUF_LOGVAL_MIN 5
+int strbuf_add_logval(struct strbuf *sb, const char *s, size_t max);
 
 #endif
