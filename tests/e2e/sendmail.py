@@ -125,6 +125,23 @@ def find_root():
     return None
 
 
+def version(root=None):
+    """version - "Sendmail 8.x.y" from sendmail-cf's version.m4, or None
+
+    Not asked from the binary: run outside the namespace, Sendmail would
+    look up its host name through the system resolver.
+    """
+    root = root or find_root()
+    try:
+        with open(os.path.join(root, CF_DIR, "m4", "version.m4")) as f:
+            for line in f:
+                if line.startswith("DZ"):
+                    return "Sendmail " + line[2:].split("`")[0].strip()
+    except (OSError, TypeError):
+        pass
+    return None
+
+
 def milter_spec(milter):
     """milter_spec - Sendmail's S= form of "inet:HOST:PORT" (or as is)"""
     if milter.startswith("inet:") and "@" not in milter:
@@ -261,16 +278,8 @@ class Sendmail:
             return ""
 
     def version(self):
-        """version - "Sendmail 8.x.y": the cf's $Z (DZ line)
-
-        Not asked from the binary: run outside the namespace, Sendmail
-        would look up its host name through the system resolver.
-        """
-        with open(self.cf) as f:
-            for line in f:
-                if line.startswith("DZ"):
-                    return "Sendmail " + line[2:].strip()
-        return "Sendmail ?"
+        """version - "Sendmail 8.x.y" of this instance (see version())"""
+        return version(self.root)
 
     def delivered(self):
         """delivered - every message smtp-sink received, oldest first"""
