@@ -2,7 +2,7 @@
  * mvload - load driver for milters (protocol 6) and for SMTP via XCLIENT
  *
  *   mvload -m milter|smtp -a HOST:PORT -C CLIENTS [-c CONC] [-n COUNT]
- *          [-k PER_CONN] [-t TIMEOUT_S] [-I IDLE] MESSAGE...
+ *          [-k PER_CONN] [-t TIMEOUT_S] [-I IDLE] [-X] MESSAGE...
  *
  * CLIENTS names a file of lines "ip client_name helo mail_from rcpt";
  * message i of the run comes from client i modulo their number and carries
@@ -14,7 +14,9 @@
  * HELO, MAIL, RCPT, DATA, HEADER, EOH, BODY, BODYEOB, QUIT, and honours
  * the steps and replies the filter negotiates away (SMFIP_NO*, SMFIP_NR_*)
  * and SMFIR_SKIP. SMTP mode sends EHLO, XCLIENT ADDR/NAME/REVERSE_NAME,
- * EHLO with the client's HELO, MAIL, RCPT, DATA and the message.
+ * EHLO with the client's HELO, MAIL, RCPT, DATA and the message; with -X
+ * (for MTAs without XCLIENT, e.g. Sendmail) only the EHLO with the
+ * client's HELO: the MTA then sees the driver's own address.
  *
  * The time of each message is taken from the connect (the first message
  * of a session) or from MAIL (the others) to the final reply. On exit one
@@ -112,6 +114,7 @@ static int ld_conc = 8;
 static int ld_per_conn = 1;
 static int ld_timeout_s = 60;
 static int ld_show;
+static int ld_no_xclient;
 static atomic_long ld_next;
 static atomic_long ld_results[4];
 static atomic_int ld_nerrs;
@@ -728,18 +731,20 @@ sm_code(int code, int want)
 	return code >= 500 ? LD_REJ : code >= 400 ? LD_TEMP : LD_ERR;
 }
 
-/* sm_open - banner, EHLO, XCLIENT for the client, EHLO as the client */
+/* sm_open - banner, EHLO, XCLIENT for the client, EHLO as the client;
+ * with -X the banner and the client's EHLO only */
 static int
 sm_open(struct ld_conn *c, const struct ld_client *cl)
 {
 	int o;
 
-	if ((o = sm_code(sm_reply(c), 220)) >= 0 ||
-	    (o = sm_code(sm_cmd(c, "EHLO mvload.bench.example"), 250)) >= 0)
+	if ((o = sm_code(sm_reply(c), 220)) >= 0)
 		return o;
-	if ((o = sm_code(sm_cmd(c, "XCLIENT NAME=%s REVERSE_NAME=%s ADDR=%s",
-	                        cl->name, cl->name, cl->ip),
-	                 220)) >= 0)
+	if (!ld_no_xclient &&
+	    ((o = sm_code(sm_cmd(c, "EHLO mvload.bench.example"), 250)) >= 0 ||
+	     (o = sm_code(sm_cmd(c, "XCLIENT NAME=%s REVERSE_NAME=%s ADDR=%s",
+	                         cl->name, cl->name, cl->ip),
+	                  220)) >= 0))
 		return o;
 	if ((o = sm_code(sm_cmd(c, "EHLO %s", cl->helo), 250)) >= 0)
 		return o;
@@ -918,7 +923,7 @@ ld_usage(void)
 {
 	ld_die("usage: mvload -m milter|smtp -a HOST:PORT -C CLIENTS "
 	       "[-c CONC] [-n COUNT] [-k PER_CONN] [-t TIMEOUT_S] [-I IDLE] "
-	       "MESSAGE...");
+	       "[-X] MESSAGE...");
 }
 
 /* ld_run - start the workers, wait, report */
@@ -951,7 +956,7 @@ main(int argc, char **argv)
 	int ch, idle = 0;
 	const char *clients = NULL;
 
-	while ((ch = getopt(argc, argv, "m:a:C:c:n:k:t:I:v")) != -1) {
+	while ((ch = getopt(argc, argv, "m:a:C:c:n:k:t:I:vX")) != -1) {
 		switch (ch) {
 		case 'm': ld_mode = optarg; break;
 		case 'a': ld_set_addr(optarg); break;
@@ -962,6 +967,7 @@ main(int argc, char **argv)
 		case 't': ld_timeout_s = atoi(optarg); break;
 		case 'I': idle = atoi(optarg); break;
 		case 'v': ld_show = 1; break;
+		case 'X': ld_no_xclient = 1; break;
 		default: ld_usage();
 		}
 	}
