@@ -75,9 +75,38 @@ apply_remove_forged(SMFICTX *ctx, const struct session *s)
 	return rc;
 }
 
+/*
+ * add_header - add (idx < 0) or insert at idx one header. With
+ * SMFIP_HDR_LEADSPC negotiated the MTA takes a value verbatim (Postfix
+ * writes "Name:value"), so the space after the colon is ours to send.
+ */
+static int
+add_header(SMFICTX *ctx, const struct session *s, int idx, const char *name,
+           const char *value)
+{
+	char *spaced = NULL;
+	int rc;
+
+	if (s->exact_headers) {
+		size_t n = strlen(value);
+		if ((spaced = malloc(n + 2)) == NULL)
+			return -1;
+		spaced[0] = ' ';
+		memcpy(spaced + 1, value, n + 1);
+		value = spaced;
+	}
+	if (idx < 0)
+		rc = smfi_addheader(ctx, (char *)name, (char *)value);
+	else
+		rc = smfi_insheader(ctx, idx, (char *)name, (char *)value);
+	free(spaced);
+	return rc == MI_SUCCESS ? 0 : -1;
+}
+
 /* add_dry_run_header - what would have happened */
 static int
-add_dry_run_header(SMFICTX *ctx, const struct rules_verdict *v)
+add_dry_run_header(SMFICTX *ctx, const struct session *s,
+                   const struct rules_verdict *v)
 {
 	struct strbuf sb;
 	int rc;
@@ -97,9 +126,9 @@ add_dry_run_header(SMFICTX *ctx, const struct rules_verdict *v)
 		strbuf_free(&sb);
 		return -1;
 	}
-	rc = smfi_addheader(ctx, DRY_RUN_HEADER, (char *)strbuf_str(&sb));
+	rc = add_header(ctx, s, -1, DRY_RUN_HEADER, strbuf_str(&sb));
 	strbuf_free(&sb);
-	return rc == MI_SUCCESS ? 0 : -1;
+	return rc;
 }
 
 /* add_received_spf - RFC 7208 9.1 trace header for the MAIL FROM check */
@@ -113,8 +142,7 @@ add_received_spf(SMFICTX *ctx, const struct session *s)
 		return 0;
 	spf_received_spf(&job->out, &s->ip, s->helo ? s->helo->name : "",
 	                 s->snap.conf->authserv_id, buf, sizeof(buf));
-	return smfi_insheader(ctx, 0, "Received-SPF", buf) == MI_SUCCESS ? 0
-	                                                                 : -1;
+	return add_header(ctx, s, 0, "Received-SPF", buf);
 }
 
 /* apply_headers - see apply.h */
@@ -127,10 +155,10 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 
 	if (v != NULL) {
 		for (size_t i = 0; i < v->nheaders; i++)
-			if (smfi_addheader(ctx, v->headers[i].name,
-			                   v->headers[i].value) != MI_SUCCESS)
+			if (add_header(ctx, s, -1, v->headers[i].name,
+			               v->headers[i].value) != 0)
 				rc = -1;
-		if (v->dry_run && add_dry_run_header(ctx, v) != 0)
+		if (v->dry_run && add_dry_run_header(ctx, s, v) != 0)
 			rc = -1;
 	}
 	if (add_received_spf(ctx, s) != 0)
@@ -138,7 +166,7 @@ apply_headers(SMFICTX *ctx, const struct session *s,
 	ar = authres_value(s);
 	if (ar == NULL)
 		return -1;
-	if (smfi_insheader(ctx, 0, "Authentication-Results", ar) != MI_SUCCESS)
+	if (add_header(ctx, s, 0, "Authentication-Results", ar) != 0)
 		rc = -1;
 	free(ar);
 	return rc;

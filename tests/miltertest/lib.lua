@@ -118,7 +118,13 @@ function t.msg(conn, m, what)
 	return true
 end
 
--- t.ar - the Authentication-Results value inserted at EOM, or nil
+-- t.SP - the space after a header's colon. mailvet negotiates
+-- SMFIP_HDR_LEADSPC, so the MTA takes a value it adds verbatim ("Name:"
+-- then the value): the space is part of every value on the wire.
+t.SP = " "
+
+-- t.ar - the Authentication-Results value inserted at EOM (with its
+-- leading space), or nil
 function t.ar(conn)
 	return mt.getheader(conn, "Authentication-Results", 0)
 end
@@ -142,15 +148,16 @@ end
 -- t.expect_ar - exactly this header, inserted at index 0
 function t.expect_ar(conn, want, what)
 	local ok = mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results",
-				want, 0)
+				t.SP .. want, 0)
 	return t.check(ok, what .. ": Authentication-Results at index 0",
-		       "want: " .. want .. "\ngot:  " .. tostring(t.ar(conn)))
+		       "want: " .. t.SP .. want .. "\ngot:  " ..
+		       tostring(t.ar(conn)))
 end
 
 -- t.expect_ar_match - the header matches a Lua pattern (anchored)
 function t.expect_ar_match(conn, pattern, what)
 	local got = t.ar(conn) or "(none)"
-	return t.check(string.find(got, "^" .. pattern .. "$") ~= nil,
+	return t.check(string.find(got, "^" .. t.SP .. pattern .. "$") ~= nil,
 		       what .. ": Authentication-Results pattern",
 		       "pattern: " .. pattern .. "\ngot:     " .. got)
 end

@@ -8,9 +8,9 @@
 -- expect-wire: reply 550 5.7.25 No reverse DNS for 192.0.2.3
 -- expect-wire: reply 550 5.7.25 No reverse DNS for 192.0.2.3
 -- expect-wire: reply 451 4.4.3 Cannot check 192.0.2.4 now, try later
--- expect-wire: addheader X-Mailvet-Test "verified mail.good.example"
--- expect-wire: insheader 0 Authentication-Results "mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tspf=none smtp.mailfrom=first@sender.example (no SPF record);\n\tspf=pass smtp.helo=mail.good.example;\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
--- expect-wire: addheader X-Mailvet-Test "verified mail.good.example"
+-- expect-wire: addheader X-Mailvet-Test " verified mail.good.example"
+-- expect-wire: insheader 0 Authentication-Results " mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tspf=none smtp.mailfrom=first@sender.example (no SPF record);\n\tspf=pass smtp.helo=mail.good.example;\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
+-- expect-wire: addheader X-Mailvet-Test " verified mail.good.example"
 dofile(libdir .. "/lib.lua")
 
 do
@@ -40,7 +40,7 @@ do
 			    {"RULE-HDR2", "<second@sender.example>"}}) do
 		t.msg(conn, {qid = m[1], from = m[2]}, what .. " " .. m[1])
 		t.check(mt.eom_check(conn, MT_HDRADD, "X-Mailvet-Test",
-				     "verified mail.good.example"),
+				     t.SP .. "verified mail.good.example"),
 			what .. " " .. m[1] .. ": X-Mailvet-Test added",
 			tostring(mt.getheader(conn, "X-Mailvet-Test", 0)))
 		t.expect_ar(conn, "mx.test.example;\n" ..

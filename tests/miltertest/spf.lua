@@ -13,8 +13,8 @@
 -- expect-verdict: {"queue_id":"SPF-TEMP","spf":"temperror","spf_domain":"spf-servfail.example"}
 -- expect-verdict: {"queue_id":"SPF-PERM","spf":"permerror","spf_domain":"spf-perm.example"}
 -- expect-verdict: {"queue_id":"SPF-NULL","spf":"softfail","spf_domain":"helo.spf.example","spf_helo":"softfail","mail_from":""}
--- expect-wire: insheader 0 Received-SPF "pass (mx.test.example: domain of a@spf-pass.example designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=\"a@spf-pass.example\"; helo=mail.good.example; receiver=mx.test.example; identity=mailfrom;"
--- expect-wire: insheader 0 Authentication-Results "mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tspf=pass smtp.mailfrom=a@spf-pass.example;\n\tspf=pass smtp.helo=mail.good.example;\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
+-- expect-wire: insheader 0 Received-SPF " pass (mx.test.example: domain of a@spf-pass.example designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=\"a@spf-pass.example\"; helo=mail.good.example; receiver=mx.test.example; identity=mailfrom;"
+-- expect-wire: insheader 0 Authentication-Results " mx.test.example;\n\tiprev=pass policy.iprev=192.0.2.1 (mail.good.example);\n\tspf=pass smtp.mailfrom=a@spf-pass.example;\n\tspf=pass smtp.helo=mail.good.example;\n\tx-helo=pass smtp.helo=mail.good.example (syntax=pass fqdn=pass literal=none resolves=pass matches_ip=pass matches_ptr=pass claims_local=fail)"
 dofile(libdir .. "/lib.lua")
 
 local IPREV = "iprev=pass policy.iprev=192.0.2.1 (mail.good.example)"
@@ -25,9 +25,10 @@ local XHELO = "x-helo=pass smtp.helo=mail.good.example (syntax=pass " ..
 
 -- expect_rspf - exactly this Received-SPF, inserted at index 0
 local function expect_rspf(conn, want, what)
-	local ok = mt.eom_check(conn, MT_HDRINSERT, "Received-SPF", want, 0)
+	local ok = mt.eom_check(conn, MT_HDRINSERT, "Received-SPF",
+				t.SP .. want, 0)
 	return t.check(ok, what .. ": Received-SPF at index 0",
-		       "want: " .. want .. "\ngot:  " ..
+		       "want: " .. t.SP .. want .. "\ngot:  " ..
 		       tostring(mt.getheader(conn, "Received-SPF", 0)))
 end
 
@@ -82,7 +83,7 @@ do
 	local what = "SPF-PERM"
 	t.msg(conn, {qid = what, from = "<f@spf-perm.example>"}, what)
 	local rspf = mt.getheader(conn, "Received-SPF", 0) or ""
-	t.check(string.find(rspf, "^permerror %(mx%.test%.example: " ..
+	t.check(string.find(rspf, "^ permerror %(mx%.test%.example: " ..
 			    "permanent error in processing during lookup " ..
 			    "of f@spf%-perm%.example: ") ~= nil and
 		string.find(rspf, "; identity=mailfrom; problem=", 1, true),
