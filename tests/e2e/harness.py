@@ -200,13 +200,21 @@ class Dns:
         os.rename(tmp, self.zones_path)
         self.zone_data = zones
 
-    def update(self, zones):
-        """update - serve new zones (rewrite + SIGHUP), wait until loaded"""
+    def update(self, zones, timeout=10):
+        """update - serve new zones (rewrite + SIGHUP), wait until the
+        server says it loaded them ("zones reloaded" on its stderr)"""
+        before = self._reloads()
         self._write(zones)
         self.proc.send_signal(signal.SIGHUP)
-        # The server reloads from its signal handler; a short pause is
-        # enough because the main thread only sleeps on an Event.
-        time.sleep(0.15)
+        wait_for(lambda: self._reloads() > before, timeout,
+                 what="dnsserver zones reloaded")
+        if "reload failed" in self._stderr():
+            raise RuntimeError("dnsserver reload: %s" % self._stderr())
+
+    def _reloads(self):
+        """_reloads - how many reloads the server has finished"""
+        err = self._stderr()
+        return err.count("zones reloaded") + err.count("reload failed")
 
     def queries(self):
         """queries - every (name, TYPE) asked so far, in order"""
@@ -1002,8 +1010,39 @@ class Mailvet:
             return None
         return wait_for(find, timeout, what="verdict for %s" % keys)
 
-    def reload(self, conf=None, rules_text=None, settle=0.5):
-        """reload - rewrite config and/or rules, SIGHUP, let it settle"""
+    RELOAD_DONE = re.compile(r"(?m)^(?:.*: )?"
+                             r"(?:reloaded\b|reload failed, ).*$")
+
+    def reload_lines(self):
+        """reload_lines - every "reloaded ..." / "reload failed, ..." line
+        the daemon logged so far (runtime_reload's outcome)"""
+        return [m.group(0) for m in self.RELOAD_DONE.finditer(self.stderr())]
+
+    def sighup(self, timeout=10):
+        """sighup - SIGHUP, then wait for the daemon to log the reload's
+        outcome; return that line (an event, not a sleep)"""
+        before = len(self.reload_lines())
+        self.proc.send_signal(signal.SIGHUP)
+        if self.proc.args[0] != self.binary:
+            timeout *= 3  # under a wrapper (valgrind)
+        try:
+            lines = wait_for(lambda: len(self.reload_lines()) > before and
+                             self.reload_lines(), timeout,
+                             what="mailvet to log the reload")
+        except TimeoutError as e:
+            raise AssertionError("%s (%s):\n%s"
+                                 % (e, "alive" if self.proc.poll() is None
+                                    else "exited %s" % self.proc.returncode,
+                                    self.stderr()[-2000:]))
+        if self.proc.poll() is not None:
+            raise AssertionError("mailvet died on SIGHUP (%s):\n%s"
+                                 % (self.proc.returncode, self.stderr()))
+        return lines[before]
+
+    def reload(self, conf=None, rules_text=None, settle=None):
+        """reload - rewrite config and/or rules, SIGHUP, wait for the
+        reload to be logged; return that line (settle: unused, kept for
+        callers that still pass it)"""
         if conf is not None:
             keep = {k: v for k, v in self.conf.items()
                     if k in ("socket", "log_json", "dns_servers",
@@ -1015,11 +1054,7 @@ class Mailvet:
                 f.write(rules_text)
             if "rules" not in self.conf:
                 self._write(dict(self.conf, rules=self.rules_path), None)
-        self.proc.send_signal(signal.SIGHUP)
-        time.sleep(settle)
-        if self.proc.poll() is not None:
-            raise AssertionError("mailvet died on SIGHUP (%s):\n%s"
-                                 % (self.proc.returncode, self.stderr()))
+        return self.sighup()
 
     def problems(self):
         """problems - sanitizer / valgrind reports found in the output"""
