@@ -28,6 +28,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PYTHON = "/usr/bin/python3"
 POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
+POSTQUEUE = "/usr/sbin/postqueue"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 MYHOSTNAME = "mx.test.example"
 
@@ -507,6 +509,27 @@ class Postfix:
                                  % (e, self.queue_files(),
                                     self.log()[-2000:]))
 
+    def wait_log(self, pattern, timeout=20):
+        """wait_log - wait for a maillog line matching the regex; the match"""
+        rx = re.compile(pattern, re.M)
+        try:
+            return wait_for(lambda: rx.search(self.log()), timeout,
+                            what="maillog line /%s/" % pattern)
+        except TimeoutError as e:
+            raise AssertionError("%s; log tail:\n%s"
+                                 % (e, self.log()[-2000:]))
+
+    def postqueue(self):
+        """postqueue - what "postqueue -j" (mailq) shows for this
+        instance: one dict per queued message (queue_name, queue_id...)"""
+        p = subprocess.run([POSTQUEUE, "-c", self.etc, "-j"],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError("postqueue -j failed (%d): %s"
+                               % (p.returncode, p.stderr))
+        return [json.loads(line) for line in p.stdout.splitlines()
+                if line.strip()]
+
     def queue_files(self):
         """queue_files - message files still queued, per queue"""
         out = {}
@@ -550,22 +573,34 @@ class Postfix:
 
 
 def ar_split(value):
-    """ar_split - an A-R value cut at ';' outside comments and quotes"""
+    """ar_split - an A-R value cut at ';' outside comments and quotes; a
+    backslash quotes the next character inside either (RFC 5322
+    quoted-pair), and a '"' inside a comment is only text"""
     parts, cur, depth, quoted = [], "", 0, False
-    for i, ch in enumerate(value):
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and (quoted or depth) and i + 1 < len(value):
+            cur += value[i:i + 2]
+            i += 2
+            continue
         if quoted:
-            quoted = not (ch == '"' and value[i - 1] != "\\")
-        elif ch == '"':
-            quoted = True
+            quoted = ch != '"'
         elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == ";" and depth == 0:
+        elif depth:
+            pass  # a '"' or ';' inside a comment is just text
+        elif ch == '"':
+            quoted = True
+        elif ch == ";":
             parts.append(cur.strip())
             cur = ""
+            i += 1
             continue
         cur += ch
+        i += 1
     parts.append(cur.strip())
     return parts
 
@@ -897,8 +932,13 @@ class Mailvet:
     """
 
     def __init__(self, conf=None, rules_text=None, binary=None, port=None,
-                 dns=None, postfix=None, ready_timeout=10):
+                 dns=None, postfix=None, ready_timeout=10, env=None,
+                 owner=None):
+        """env: extra environment variables for the daemon; owner: a user
+        name that gets the temp dir (for a daemon that drops to it and
+        must still write its JSON log there)"""
         self.binary = binary or default_binary()
+        self.extra_env = dict(env or {})
         if not os.access(self.binary, os.X_OK):
             raise Skip("mailvet binary %s not built" % self.binary)
         if port is None and postfix is not None:
@@ -912,6 +952,8 @@ class Mailvet:
         self.dns = dns
         self.proc = None
         self._write(conf or {}, rules_text)
+        if owner is not None:
+            shutil.chown(self.tmp.path, owner)
         self._start(ready_timeout)
 
     def __repr__(self):
@@ -942,16 +984,18 @@ class Mailvet:
         wrapper = shlex.split(os.environ.get("MAILVET_WRAPPER", ""))
         cmd = wrapper + [self.binary, "-f", "-c", self.conf_path]
         self._err = open(self.err_path, "w")
+        env = dict(os.environ, **self.extra_env) if self.extra_env else None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._err,
-                                     stderr=subprocess.STDOUT, cwd=ROOT)
+                                     stderr=subprocess.STDOUT, cwd=ROOT,
+                                     env=env)
         _live.append(self)
         if wrapper:
             ready_timeout *= 3
         try:
             wait_for(lambda: self.proc.poll() is not None or
-                     tcp_listening(self.port), ready_timeout,
-                     what="mailvet on port %d" % self.port)
+                     self.listening(), ready_timeout,
+                     what="mailvet on %s" % self.conf["socket"])
         except TimeoutError as e:
             self.stop(check=False)
             raise RuntimeError("%s; stderr:\n%s" % (e, self.stderr()))
@@ -962,6 +1006,29 @@ class Mailvet:
             raise RuntimeError("mailvet exited with %s at start; stderr:\n%s"
                                % (rc, err))
         _verbose("mailvet %s on %d" % (self.binary, self.port))
+
+    def unix_socket(self):
+        """unix_socket - the path of a unix: socket option, else None"""
+        spec = self.conf["socket"]
+        for prefix in ("unix:", "local:"):
+            if spec.startswith(prefix):
+                return spec[len(prefix):]
+        return None
+
+    def listening(self):
+        """listening - whether the daemon's socket accepts connections:
+        its TCP port listens, or its unix socket exists with the
+        configured mode (applied right after the socket is created)"""
+        path = self.unix_socket()
+        if path is None:
+            return tcp_listening(self.port)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        mode = int(str(self.conf.get("socket_mode", "0660")), 8)
+        return stat.S_ISSOCK(st.st_mode) and \
+            stat.S_IMODE(st.st_mode) == mode
 
     def stderr(self):
         """stderr - what the daemon wrote to stdout/stderr so far"""
