@@ -134,13 +134,19 @@ def test_sigterm_with_open_session(env):
     """SIGTERM while a client sits in a session: exit 0, bounded"""
     m = harness.Mailvet({"shutdown_timeout_s": 2}, dns=env.dns,
                         port=harness.free_port())
+    fds = os.path.join("/proc", str(m.proc.pid), "fd")
+    before = len(os.listdir(fds))
     s = socket.create_connection(("127.0.0.1", m.port), timeout=5)
-    time.sleep(0.2)
+    # libmilter has taken the connection once the daemon holds one more
+    # descriptor (the accepted socket): wait for that, not for a while.
+    harness.wait_for(lambda: len(os.listdir(fds)) > before, 10,
+                     what="mailvet to accept the connection")
     t0 = time.monotonic()
     rc = m.stop()
     s.close()
     assert rc == 0
-    assert time.monotonic() - t0 < 10
+    # shutdown_timeout_s bounds the wait for the session, plus slack.
+    assert time.monotonic() - t0 < 2 + 5
 
 
 def test_unix_socket_mode_group_and_pid_file(env):
