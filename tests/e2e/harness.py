@@ -9,7 +9,9 @@ harness - processes and helpers for mailvet's end-to-end tests
 
 Everything runs on 127.0.0.1 / ::1 and nothing here touches the system
 resolver.  Every process started here is stopped at exit (atexit), also
-when a test fails; every wait is bounded.  Temporary directories are
+when a test fails; every wait is bounded and waits for an event (a port
+or socket listening, a log line, a file), never for a fixed time: a
+reload returns once the daemon (or dnsserver) has logged its outcome.  Temporary directories are
 removed on stop unless the environment variable KEEP is set.
 
 Environment: MAILVET_BIN (daemon path, default build/mailvet),

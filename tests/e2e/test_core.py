@@ -126,8 +126,10 @@ def test_iprev_temperror_ptr_never_answered(env):
     ar = ar_of(d)
     assert "iprev=temperror" in ar and "timeout" in ar, ar
     assert v["iprev"] == "temperror", v
-    # dns_timeout_ms = 1.5 s: the message must not wait much longer.
-    assert took < 1.5 + 1.0 + 1.0, "took %.2fs" % took
+    # The message must not wait much longer than dns_timeout_ms; the
+    # slack covers the SMTP dialogue and a sanitizer build.
+    assert took < MAILVET_CONF["dns_timeout_ms"] / 1000.0 + 2.0, \
+        "took %.2fs" % took
 
 
 def test_iprev_temperror_forward_never_answered(env):
