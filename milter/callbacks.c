@@ -343,7 +343,11 @@ eom_deliver(SMFICTX *ctx, struct session *s, const struct rules_verdict *v)
 	if (apply_headers(ctx, s, v) != 0 ||
 	    (quarantine && apply_quarantine(ctx, v->text) != 0)) {
 		session_fail(s, "cannot edit the message");
-		log_outcome(s, v, "tempfail");
+		/* on_internal_error decides what happens: log that. */
+		log_outcome(s, v,
+		            s->snap.conf->on_internal_error == CONF_FAIL_ACCEPT
+		                ? "accept"
+		                : "tempfail");
 		return internal_error(ctx, s);
 	}
 	log_outcome(s, v, quarantine ? "quarantine" : "accept");

@@ -26,7 +26,9 @@ never answers; "truncate" answers with TC set over UDP and in full over
 TCP.  Queries with an EDNS OPT get one back.
 
 Once listening it prints "ready PORT" on stdout (and writes PORT to
---ready-file).  SIGHUP re-reads the zone file.  With --log every query
+--ready-file).  SIGHUP re-reads the zone file and writes "zones reloaded"
+(or "reload failed: WHY") to stderr, so a caller can wait for the new
+zones instead of sleeping.  With --log every query
 appends "name TYPE" (lower case, no trailing dot) to the file.  Every
 query is served by its own thread, so delays never hold up other
 queries.
@@ -163,6 +165,8 @@ class Server:
             self.zones = Zones(self.zones_path)
         except (OSError, ValueError) as e:
             print("reload failed: %s" % e, file=sys.stderr, flush=True)
+            return
+        print("zones reloaded", file=sys.stderr, flush=True)
 
     def note(self, qname, qtype):
         """note - append one query to the query log"""

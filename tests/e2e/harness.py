@@ -9,7 +9,9 @@ harness - processes and helpers for mailvet's end-to-end tests
 
 Everything runs on 127.0.0.1 / ::1 and nothing here touches the system
 resolver.  Every process started here is stopped at exit (atexit), also
-when a test fails; every wait is bounded.  Temporary directories are
+when a test fails; every wait is bounded and waits for an event (a port
+or socket listening, a log line, a file), never for a fixed time: a
+reload returns once the daemon (or dnsserver) has logged its outcome.  Temporary directories are
 removed on stop unless the environment variable KEEP is set.
 
 Environment: MAILVET_BIN (daemon path, default build/mailvet),
@@ -28,6 +30,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -39,6 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PYTHON = "/usr/bin/python3"
 POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
+POSTQUEUE = "/usr/sbin/postqueue"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 MYHOSTNAME = "mx.test.example"
 
@@ -200,13 +204,21 @@ class Dns:
         os.rename(tmp, self.zones_path)
         self.zone_data = zones
 
-    def update(self, zones):
-        """update - serve new zones (rewrite + SIGHUP), wait until loaded"""
+    def update(self, zones, timeout=10):
+        """update - serve new zones (rewrite + SIGHUP), wait until the
+        server says it loaded them ("zones reloaded" on its stderr)"""
+        before = self._reloads()
         self._write(zones)
         self.proc.send_signal(signal.SIGHUP)
-        # The server reloads from its signal handler; a short pause is
-        # enough because the main thread only sleeps on an Event.
-        time.sleep(0.15)
+        wait_for(lambda: self._reloads() > before, timeout,
+                 what="dnsserver zones reloaded")
+        if "reload failed" in self._stderr():
+            raise RuntimeError("dnsserver reload: %s" % self._stderr())
+
+    def _reloads(self):
+        """_reloads - how many reloads the server has finished"""
+        err = self._stderr()
+        return err.count("zones reloaded") + err.count("reload failed")
 
     def queries(self):
         """queries - every (name, TYPE) asked so far, in order"""
@@ -499,6 +511,27 @@ class Postfix:
                                  % (e, self.queue_files(),
                                     self.log()[-2000:]))
 
+    def wait_log(self, pattern, timeout=20):
+        """wait_log - wait for a maillog line matching the regex; the match"""
+        rx = re.compile(pattern, re.M)
+        try:
+            return wait_for(lambda: rx.search(self.log()), timeout,
+                            what="maillog line /%s/" % pattern)
+        except TimeoutError as e:
+            raise AssertionError("%s; log tail:\n%s"
+                                 % (e, self.log()[-2000:]))
+
+    def postqueue(self):
+        """postqueue - what "postqueue -j" (mailq) shows for this
+        instance: one dict per queued message (queue_name, queue_id...)"""
+        p = subprocess.run([POSTQUEUE, "-c", self.etc, "-j"],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError("postqueue -j failed (%d): %s"
+                               % (p.returncode, p.stderr))
+        return [json.loads(line) for line in p.stdout.splitlines()
+                if line.strip()]
+
     def queue_files(self):
         """queue_files - message files still queued, per queue"""
         out = {}
@@ -542,22 +575,34 @@ class Postfix:
 
 
 def ar_split(value):
-    """ar_split - an A-R value cut at ';' outside comments and quotes"""
+    """ar_split - an A-R value cut at ';' outside comments and quotes; a
+    backslash quotes the next character inside either (RFC 5322
+    quoted-pair), and a '"' inside a comment is only text"""
     parts, cur, depth, quoted = [], "", 0, False
-    for i, ch in enumerate(value):
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and (quoted or depth) and i + 1 < len(value):
+            cur += value[i:i + 2]
+            i += 2
+            continue
         if quoted:
-            quoted = not (ch == '"' and value[i - 1] != "\\")
-        elif ch == '"':
-            quoted = True
+            quoted = ch != '"'
         elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == ";" and depth == 0:
+        elif depth:
+            pass  # a '"' or ';' inside a comment is just text
+        elif ch == '"':
+            quoted = True
+        elif ch == ";":
             parts.append(cur.strip())
             cur = ""
+            i += 1
             continue
         cur += ch
+        i += 1
     parts.append(cur.strip())
     return parts
 
@@ -889,8 +934,13 @@ class Mailvet:
     """
 
     def __init__(self, conf=None, rules_text=None, binary=None, port=None,
-                 dns=None, postfix=None, ready_timeout=10):
+                 dns=None, postfix=None, ready_timeout=10, env=None,
+                 owner=None):
+        """env: extra environment variables for the daemon; owner: a user
+        name that gets the temp dir (for a daemon that drops to it and
+        must still write its JSON log there)"""
         self.binary = binary or default_binary()
+        self.extra_env = dict(env or {})
         if not os.access(self.binary, os.X_OK):
             raise Skip("mailvet binary %s not built" % self.binary)
         if port is None and postfix is not None:
@@ -904,6 +954,8 @@ class Mailvet:
         self.dns = dns
         self.proc = None
         self._write(conf or {}, rules_text)
+        if owner is not None:
+            shutil.chown(self.tmp.path, owner)
         self._start(ready_timeout)
 
     def __repr__(self):
@@ -934,16 +986,18 @@ class Mailvet:
         wrapper = shlex.split(os.environ.get("MAILVET_WRAPPER", ""))
         cmd = wrapper + [self.binary, "-f", "-c", self.conf_path]
         self._err = open(self.err_path, "w")
+        env = dict(os.environ, **self.extra_env) if self.extra_env else None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._err,
-                                     stderr=subprocess.STDOUT, cwd=ROOT)
+                                     stderr=subprocess.STDOUT, cwd=ROOT,
+                                     env=env)
         _live.append(self)
         if wrapper:
             ready_timeout *= 3
         try:
             wait_for(lambda: self.proc.poll() is not None or
-                     tcp_listening(self.port), ready_timeout,
-                     what="mailvet on port %d" % self.port)
+                     self.listening(), ready_timeout,
+                     what="mailvet on %s" % self.conf["socket"])
         except TimeoutError as e:
             self.stop(check=False)
             raise RuntimeError("%s; stderr:\n%s" % (e, self.stderr()))
@@ -954,6 +1008,29 @@ class Mailvet:
             raise RuntimeError("mailvet exited with %s at start; stderr:\n%s"
                                % (rc, err))
         _verbose("mailvet %s on %d" % (self.binary, self.port))
+
+    def unix_socket(self):
+        """unix_socket - the path of a unix: socket option, else None"""
+        spec = self.conf["socket"]
+        for prefix in ("unix:", "local:"):
+            if spec.startswith(prefix):
+                return spec[len(prefix):]
+        return None
+
+    def listening(self):
+        """listening - whether the daemon's socket accepts connections:
+        its TCP port listens, or its unix socket exists with the
+        configured mode (applied right after the socket is created)"""
+        path = self.unix_socket()
+        if path is None:
+            return tcp_listening(self.port)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        mode = int(str(self.conf.get("socket_mode", "0660")), 8)
+        return stat.S_ISSOCK(st.st_mode) and \
+            stat.S_IMODE(st.st_mode) == mode
 
     def stderr(self):
         """stderr - what the daemon wrote to stdout/stderr so far"""
@@ -1002,8 +1079,39 @@ class Mailvet:
             return None
         return wait_for(find, timeout, what="verdict for %s" % keys)
 
-    def reload(self, conf=None, rules_text=None, settle=0.5):
-        """reload - rewrite config and/or rules, SIGHUP, let it settle"""
+    RELOAD_DONE = re.compile(r"(?m)^(?:.*: )?"
+                             r"(?:reloaded\b|reload failed, ).*$")
+
+    def reload_lines(self):
+        """reload_lines - every "reloaded ..." / "reload failed, ..." line
+        the daemon logged so far (runtime_reload's outcome)"""
+        return [m.group(0) for m in self.RELOAD_DONE.finditer(self.stderr())]
+
+    def sighup(self, timeout=10):
+        """sighup - SIGHUP, then wait for the daemon to log the reload's
+        outcome; return that line (an event, not a sleep)"""
+        before = len(self.reload_lines())
+        self.proc.send_signal(signal.SIGHUP)
+        if self.proc.args[0] != self.binary:
+            timeout *= 3  # under a wrapper (valgrind)
+        try:
+            lines = wait_for(lambda: len(self.reload_lines()) > before and
+                             self.reload_lines(), timeout,
+                             what="mailvet to log the reload")
+        except TimeoutError as e:
+            raise AssertionError("%s (%s):\n%s"
+                                 % (e, "alive" if self.proc.poll() is None
+                                    else "exited %s" % self.proc.returncode,
+                                    self.stderr()[-2000:]))
+        if self.proc.poll() is not None:
+            raise AssertionError("mailvet died on SIGHUP (%s):\n%s"
+                                 % (self.proc.returncode, self.stderr()))
+        return lines[before]
+
+    def reload(self, conf=None, rules_text=None, settle=None):
+        """reload - rewrite config and/or rules, SIGHUP, wait for the
+        reload to be logged; return that line (settle: unused, kept for
+        callers that still pass it)"""
         if conf is not None:
             keep = {k: v for k, v in self.conf.items()
                     if k in ("socket", "log_json", "dns_servers",
@@ -1015,11 +1123,7 @@ class Mailvet:
                 f.write(rules_text)
             if "rules" not in self.conf:
                 self._write(dict(self.conf, rules=self.rules_path), None)
-        self.proc.send_signal(signal.SIGHUP)
-        time.sleep(settle)
-        if self.proc.poll() is not None:
-            raise AssertionError("mailvet died on SIGHUP (%s):\n%s"
-                                 % (self.proc.returncode, self.stderr()))
+        return self.sighup()
 
     def problems(self):
         """problems - sanitizer / valgrind reports found in the output"""

@@ -61,6 +61,24 @@ def ar_of(d):
     return re.sub(r"\s+", " ", values[0])
 
 
+def raw_header_lines(d):
+    """raw_header_lines - the delivered header lines as bytes (folds kept),
+    past smtp-sink's X-Client-/X-Helo-/X-Mail-/X-Rcpt- lines and the
+    Received: block smtp-sink adds for its own hop"""
+    with open(d.path, "rb") as f:
+        data = f.read()
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    lines = lines[:lines.index(b"")] if b"" in lines else lines
+    while lines and re.match(rb"X-(Client|Helo|Mail|Rcpt)-", lines[0]):
+        lines.pop(0)
+    assert lines and lines[0].startswith(b"Received: from mx.test.example"), \
+        lines[:3]
+    lines.pop(0)
+    while lines and lines[0][:1] in (b" ", b"\t"):
+        lines.pop(0)
+    return lines
+
+
 def test_iprev_pass(env):
     r, d, v = deliver(env, "192.0.2.1", "mail.good.example")
     ar = ar_of(d)
@@ -68,10 +86,15 @@ def test_iprev_pass(env):
     assert "x-helo=pass smtp.helo=mail.good.example" in ar, ar
     assert v["iprev"] == "pass" and v["ptr"] == "mail.good.example", v
     assert v["action"] == "accept", v
-    # Ours is the first header Postfix delivers (inserted at the top).
-    first = d.text.split("\n", 1)[0]
-    assert first.startswith(("Authentication-Results: mx.test.example",
-                             "Received:")), first
+    # Ours is the first header Postfix delivers (inserted at index 0,
+    # above Postfix's own Received:), written "Name: value" like every
+    # other header: read the bytes smtp-sink got, not a parsed message.
+    first, second = raw_header_lines(d)[:2]
+    assert first == b"Authentication-Results: mx.test.example;", \
+        (first, second)
+    assert second.startswith(b"\tiprev=pass "), (first, second)
+    spf = [ln for ln in raw_header_lines(d) if ln.startswith(b"Received-SPF:")]
+    assert len(spf) == 1 and spf[0].startswith(b"Received-SPF: none "), spf
 
 
 def test_iprev_fail(env):
@@ -103,8 +126,10 @@ def test_iprev_temperror_ptr_never_answered(env):
     ar = ar_of(d)
     assert "iprev=temperror" in ar and "timeout" in ar, ar
     assert v["iprev"] == "temperror", v
-    # dns_timeout_ms = 1.5 s: the message must not wait much longer.
-    assert took < 1.5 + 1.0 + 1.0, "took %.2fs" % took
+    # The message must not wait much longer than dns_timeout_ms; the
+    # slack covers the SMTP dialogue and a sanitizer build.
+    assert took < MAILVET_CONF["dns_timeout_ms"] / 1000.0 + 2.0, \
+        "took %.2fs" % took
 
 
 def test_iprev_temperror_forward_never_answered(env):
