@@ -1,6 +1,6 @@
 /*
  * quickack - immediate ACKs on inet milter connections (see quickack.c
- * for why and how: the executable interposes accept() and read() for
+ * for why and how: the executable interposes accept() and poll() for
  * libmilter)
  */
 #ifndef MAILVET_QUICKACK_H
@@ -8,7 +8,7 @@
 
 /*
  * quickack_watch_listener - connections accepted on the listening TCP
- * socket fd get TCP_QUICKACK after every read
+ * socket fd get TCP_QUICKACK whenever libmilter is about to wait on them
  */
 void quickack_watch_listener(int fd);
 
