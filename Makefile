@@ -30,7 +30,7 @@ OPT	= -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 LDSAN	= -pie -Wl,-z,relro,-z,now
 endif
 CFLAGS	+= $(WARN) $(OPT) $(DEFS)
-LIBS	= -lmilter -lspf2 -lopendkim -lcares -lresolv -lpthread -lm
+LIBS	= -lmilter -lspf2 -lopendkim -lcrypto -lcares -lresolv -lpthread -lm
 LDFLAGS	+= $(LDSAN)
 
 LIB_SRC	= $(sort $(wildcard lib/*.c conf/*.c rules/*.c milter/*.c \

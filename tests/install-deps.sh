@@ -16,7 +16,7 @@ set -eu
 PKGS="build-essential pkg-config libmilter-dev libspf2-dev libopendkim-dev
 libc-ares-dev miltertest postfix python3 python3-dnslib python3-yaml
 opendkim-tools python3-dkim clang libclang-rt-14-dev valgrind strace
-man-db clang-format python3-cryptography"
+man-db clang-format python3-cryptography libssl-dev"
 
 missing=""
 for p in $PKGS; do

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "milter/checks/dkim_internal.h"
+#include "milter/checks/dkim_keycache.h"
 
 static DKIM_LIB *dkim_lib;
 
@@ -52,6 +53,7 @@ dkim_global_free(void)
 	if (dkim_lib != NULL)
 		dkim_close(dkim_lib);
 	dkim_lib = NULL;
+	dkim_keycache_free();
 }
 
 /* dkim_ed25519_supported - see dkim.h */
