@@ -495,7 +495,7 @@ def part_postfix(b):
                r["rate"] / null if null else 0))
     say()
     say("mailvet / null milter, each run: %s"
-        % ", ".join("%.2f" % x for x in ratios))
+        % ", ".join("%.3f" % x for x in ratios))
     R["postfix"] = {name: r for name, r, _, _ in rows}
     R["postfix_ratios"] = ratios
     say()
@@ -786,7 +786,7 @@ def versions(b):
                                              platform.release())),
         ("mailvet", out(["git", "-C", ROOT, "describe", "--always",
                          "--dirty"])),
-        ("mailvet checks on", "iprev, HELO, SPF (HELO + MAIL FROM)" +
+        ("mailvet checks on", "iprev, HELO, SPF (HELO + MAIL FROM), DKIM" +
          "".join(", %s=%s" % kv for kv in b.extra_conf.items())),
         ("opendkim", out(["opendkim", "-V"])),
         ("postfix", out(["postconf", "-d", "-h", "mail_version"])),
