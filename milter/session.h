@@ -132,6 +132,9 @@ int session_evaluate(struct session *s, enum stage stage,
 /* session_fact - the rules' fact provider (rules_fact_fn) */
 int session_fact(void *ctx, const struct fact_def *def, struct fact_value *out);
 
+/* session_fact_known - the fact has a getter (every one but "score") */
+int session_fact_known(const struct fact_def *def);
+
 /* session_fail - note an internal error (the failure policy applies) */
 void session_fail(struct session *s, const char *reason);
 

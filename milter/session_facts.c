@@ -305,45 +305,59 @@ LIST_GETTER(get_rhsbl_complete, list_complete(s, v, 1))
 LIST_GETTER(get_rhsbl_failed, list_names(s, v, 1, 1))
 LIST_GETTER(get_rhsbl_reason, list_reason(s, v, 1))
 
-static const struct {
-	const char *name;
-	fact_getter *get;
-} fact_getters[] = {
-    {"client.ip", get_client_ip},
-    {"client.ptr", get_client_ptr},
-    {"client.connections", get_connections},
-    {"iprev", get_iprev},
-    {"helo", get_helo},
-    {"helo.syntax", get_helo_syntax},
-    {"helo.fqdn", get_helo_fqdn},
-    {"helo.literal", get_helo_literal},
-    {"helo.resolves", get_helo_resolves},
-    {"helo.matches_ip", get_helo_matches_ip},
-    {"helo.matches_ptr", get_helo_matches_ptr},
-    {"helo.claims_local", get_helo_claims_local},
-    {"tls", get_tls},
-    {"mailfrom", get_mailfrom},
-    {"mailfrom.domain", get_mailfrom_domain},
-    {"auth", get_auth},
-    {"rcpt", get_rcpt},
-    {"dnsbl.score", get_dnsbl_score},
-    {"dnsbl.listed", get_dnsbl_listed},
-    {"dnsbl.complete", get_dnsbl_complete},
-    {"dnsbl.failed", get_dnsbl_failed},
-    {"dnsbl.reason", get_dnsbl_reason},
-    {"rhsbl.score", get_rhsbl_score},
-    {"rhsbl.listed", get_rhsbl_listed},
-    {"rhsbl.complete", get_rhsbl_complete},
-    {"rhsbl.failed", get_rhsbl_failed},
-    {"rhsbl.reason", get_rhsbl_reason},
-    {"dkim", get_dkim},
-    {"dkim.domains", get_dkim_domains},
-    {"dkim.signatures", get_dkim_signatures},
-    {"spf", get_spf},
-    {"spf.helo", get_spf_helo},
-    {"spf.domain", get_spf_domain},
-    {"spf.explanation", get_spf_explanation},
+/*
+ * The getters, indexed by fact id. "score" has none: the evaluator
+ * supplies it. session_fact_known() lets a unit test check that every
+ * other registry row has one.
+ */
+static fact_getter *const fact_getters[FACT_ID_COUNT] = {
+    [FACT_ID_CLIENT_IP] = get_client_ip,
+    [FACT_ID_CLIENT_PTR] = get_client_ptr,
+    [FACT_ID_CLIENT_CONNECTIONS] = get_connections,
+    [FACT_ID_IPREV] = get_iprev,
+    [FACT_ID_HELO] = get_helo,
+    [FACT_ID_HELO_SYNTAX] = get_helo_syntax,
+    [FACT_ID_HELO_FQDN] = get_helo_fqdn,
+    [FACT_ID_HELO_LITERAL] = get_helo_literal,
+    [FACT_ID_HELO_RESOLVES] = get_helo_resolves,
+    [FACT_ID_HELO_MATCHES_IP] = get_helo_matches_ip,
+    [FACT_ID_HELO_MATCHES_PTR] = get_helo_matches_ptr,
+    [FACT_ID_HELO_CLAIMS_LOCAL] = get_helo_claims_local,
+    [FACT_ID_TLS] = get_tls,
+    [FACT_ID_MAILFROM] = get_mailfrom,
+    [FACT_ID_MAILFROM_DOMAIN] = get_mailfrom_domain,
+    [FACT_ID_AUTH] = get_auth,
+    [FACT_ID_RCPT] = get_rcpt,
+    [FACT_ID_DNSBL_SCORE] = get_dnsbl_score,
+    [FACT_ID_DNSBL_LISTED] = get_dnsbl_listed,
+    [FACT_ID_DNSBL_COMPLETE] = get_dnsbl_complete,
+    [FACT_ID_DNSBL_FAILED] = get_dnsbl_failed,
+    [FACT_ID_DNSBL_REASON] = get_dnsbl_reason,
+    [FACT_ID_RHSBL_SCORE] = get_rhsbl_score,
+    [FACT_ID_RHSBL_LISTED] = get_rhsbl_listed,
+    [FACT_ID_RHSBL_COMPLETE] = get_rhsbl_complete,
+    [FACT_ID_RHSBL_FAILED] = get_rhsbl_failed,
+    [FACT_ID_RHSBL_REASON] = get_rhsbl_reason,
+    [FACT_ID_DKIM] = get_dkim,
+    [FACT_ID_DKIM_DOMAINS] = get_dkim_domains,
+    [FACT_ID_DKIM_SIGNATURES] = get_dkim_signatures,
+    [FACT_ID_SPF] = get_spf,
+    [FACT_ID_SPF_HELO] = get_spf_helo,
+    [FACT_ID_SPF_DOMAIN] = get_spf_domain,
+    [FACT_ID_SPF_EXPLANATION] = get_spf_explanation,
 };
+
+_Static_assert(sizeof(fact_getters) / sizeof(fact_getters[0]) == FACT_ID_COUNT,
+               "one getter slot per enum fact_id");
+
+/* session_fact_known - whether a fact has a getter here */
+int
+session_fact_known(const struct fact_def *def)
+{
+	enum fact_id id = fact_id_of(def);
+
+	return (unsigned)id < FACT_ID_COUNT && fact_getters[id] != NULL;
+}
 
 /* session_fact - rules_fact_fn over a session */
 int
@@ -352,12 +366,8 @@ session_fact(void *ctx, const struct fact_def *def, struct fact_value *out)
 	struct session *s = ctx;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sizeof(fact_getters) / sizeof(fact_getters[0]);
-	     i++) {
-		if (strcmp(fact_getters[i].name, def->name) == 0) {
-			fact_getters[i].get(s, out);
-			return 0;
-		}
-	}
-	return -1;
+	if (!session_fact_known(def))
+		return -1;
+	fact_getters[fact_id_of(def)](s, out);
+	return 0;
 }

@@ -49,6 +49,49 @@ enum stage {
 
 const char *stage_name(enum stage s);
 
+/*
+ * Every fact, in registry order: facts_table[id] is its row, and a fact
+ * provider may index its own table by it (fact_id_of).
+ */
+enum fact_id {
+	FACT_ID_CLIENT_IP,
+	FACT_ID_CLIENT_PTR,
+	FACT_ID_CLIENT_CONNECTIONS,
+	FACT_ID_IPREV,
+	FACT_ID_HELO,
+	FACT_ID_HELO_SYNTAX,
+	FACT_ID_HELO_FQDN,
+	FACT_ID_HELO_LITERAL,
+	FACT_ID_HELO_RESOLVES,
+	FACT_ID_HELO_MATCHES_IP,
+	FACT_ID_HELO_MATCHES_PTR,
+	FACT_ID_HELO_CLAIMS_LOCAL,
+	FACT_ID_TLS,
+	FACT_ID_MAILFROM,
+	FACT_ID_MAILFROM_DOMAIN,
+	FACT_ID_AUTH,
+	FACT_ID_RCPT,
+	FACT_ID_SCORE,
+	FACT_ID_DNSBL_SCORE,
+	FACT_ID_DNSBL_LISTED,
+	FACT_ID_DNSBL_COMPLETE,
+	FACT_ID_DNSBL_FAILED,
+	FACT_ID_DNSBL_REASON,
+	FACT_ID_RHSBL_SCORE,
+	FACT_ID_RHSBL_LISTED,
+	FACT_ID_RHSBL_COMPLETE,
+	FACT_ID_RHSBL_FAILED,
+	FACT_ID_RHSBL_REASON,
+	FACT_ID_DKIM,
+	FACT_ID_DKIM_DOMAINS,
+	FACT_ID_DKIM_SIGNATURES,
+	FACT_ID_SPF,
+	FACT_ID_SPF_HELO,
+	FACT_ID_SPF_DOMAIN,
+	FACT_ID_SPF_EXPLANATION,
+	FACT_ID_COUNT
+};
+
 struct fact_def {
 	const char *name; /* "iprev", "helo.matches_ip", ... */
 	enum fact_type type;
@@ -81,5 +124,8 @@ extern const struct fact_def facts_table[];
 extern const size_t facts_count;
 
 const struct fact_def *facts_lookup(const char *name);
+
+/* fact_id_of - the id of a registry row */
+enum fact_id fact_id_of(const struct fact_def *def);
 
 #endif
