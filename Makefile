@@ -40,6 +40,11 @@ LIB_OBJ	= $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA	= $(BUILD)/libmailvet.a
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The fake DNS server (tests/unit/fakedns.c) is linked only into the unit
+# tests that ask it: its poll() would pull milter/quickack.c's interposer
+# out of the library into every other one.
+FAKEDNS	= $(BUILD)/tests/fakedns.o
+FAKEDNS_USERS = $(BUILD)/tests/test_dns $(BUILD)/tests/test_dnsbl
 TOOL_SRC = $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 DAEMON	= $(BUILD)/mailvet
@@ -67,13 +72,19 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) tests/unit/testlib.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LIBA) $(LDFLAGS) $(LIBS)
+
+$(FAKEDNS_USERS): $(FAKEDNS) tests/unit/fakedns.h
+
+$(FAKEDNS): tests/unit/fakedns.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/milter/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/milter/main.d $(FAKEDNS:.o=.d)
 
 deps:
 	@sh tests/install-deps.sh

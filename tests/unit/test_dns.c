@@ -1,7 +1,7 @@
 /*
  * test_dns - the DNS layer against a fake DNS server on 127.0.0.1
  *
- * A pthread serves a crafted table over UDP on an ephemeral loopback port
+ * The fake server (fakedns.c) answers from a crafted table of zones
  * (answers, NXDOMAIN with SOA, NODATA, SERVFAIL, REFUSED, silence, a wrong
  * question name, a truncated packet, delayed answers). The resolvers are
  * pointed at it with "127.0.0.1:PORT", so the system resolver is never
@@ -12,21 +12,17 @@
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <resolv.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "milter/dns/dns.h"
 #include "milter/dns/dns_internal.h"
+#include "tests/unit/fakedns.h"
 #include "tests/unit/testlib.h"
 
 /* ---- the fake server's table ---- */
@@ -192,63 +188,9 @@ static const struct fake_zone zones[] = {
 
 /* ---- packet building ---- */
 
-struct pkt {
-	unsigned char buf[1024];
-	size_t len;
-	int overflow;
-};
-
-/* put_bytes - append n octets, noting overflow */
-static void
-put_bytes(struct pkt *p, const void *data, size_t n)
-{
-	if (p->len + n > sizeof(p->buf)) {
-		p->overflow = 1;
-		return;
-	}
-	memcpy(p->buf + p->len, data, n);
-	p->len += n;
-}
-
-/* put16 - append a 16-bit value in network order */
-static void
-put16(struct pkt *p, unsigned v)
-{
-	unsigned char b[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-
-	put_bytes(p, b, 2);
-}
-
-/* put32 - append a 32-bit value in network order */
-static void
-put32(struct pkt *p, unsigned v)
-{
-	put16(p, v >> 16);
-	put16(p, v & 0xffff);
-}
-
-/* put_name - presentation name -> uncompressed wire form */
-static void
-put_name(struct pkt *p, const char *name)
-{
-	const char *dot;
-	unsigned char n;
-
-	while (*name != '\0') {
-		dot = strchr(name, '.');
-		n = (unsigned char)(dot ? (size_t)(dot - name) : strlen(name));
-		put_bytes(p, &n, 1);
-		put_bytes(p, name, n);
-		name += n;
-		if (*name == '.')
-			name++;
-	}
-	put_bytes(p, "", 1);
-}
-
 /* put_txt - '|'-separated character-strings, '~' stands for NUL */
 static void
-put_txt(struct pkt *p, const char *data)
+put_txt(struct fakedns_pkt *p, const char *data)
 {
 	const char *s = data, *bar;
 	unsigned char n, c;
@@ -257,10 +199,10 @@ put_txt(struct pkt *p, const char *data)
 	for (;;) {
 		bar = strchr(s, '|');
 		n = (unsigned char)(bar ? (size_t)(bar - s) : strlen(s));
-		put_bytes(p, &n, 1);
+		fakedns_put(p, &n, 1);
 		for (i = 0; i < n; i++) {
 			c = s[i] == '~' ? 0 : (unsigned char)s[i];
-			put_bytes(p, &c, 1);
+			fakedns_put(p, &c, 1);
 		}
 		if (bar == NULL)
 			break;
@@ -270,7 +212,7 @@ put_txt(struct pkt *p, const char *data)
 
 /* put_rdata - the RDATA of rr in wire form */
 static void
-put_rdata(struct pkt *p, const struct fake_rr *rr)
+put_rdata(struct fakedns_pkt *p, const struct fake_rr *rr)
 {
 	unsigned char addr[16];
 	char mname[64], rname[64];
@@ -278,46 +220,40 @@ put_rdata(struct pkt *p, const struct fake_rr *rr)
 	switch (rr->type) {
 	case ns_t_a:
 		inet_pton(AF_INET, rr->data, addr);
-		put_bytes(p, addr, 4);
+		fakedns_put(p, addr, 4);
 		break;
 	case ns_t_aaaa:
 		inet_pton(AF_INET6, rr->data, addr);
-		put_bytes(p, addr, 16);
+		fakedns_put(p, addr, 16);
 		break;
 	case ns_t_mx:
-		put16(p, rr->num);
-		put_name(p, rr->data);
+		fakedns_put16(p, rr->num);
+		fakedns_put_name(p, rr->data);
 		break;
 	case ns_t_txt: put_txt(p, rr->data); break;
 	case ns_t_soa:
 		sscanf(rr->data, "%63s %63s", mname, rname);
-		put_name(p, mname);
-		put_name(p, rname);
-		put32(p, 1);
-		put32(p, 3600);
-		put32(p, 600);
-		put32(p, 86400);
-		put32(p, rr->num);
+		fakedns_put_name(p, mname);
+		fakedns_put_name(p, rname);
+		fakedns_put32(p, 1);
+		fakedns_put32(p, 3600);
+		fakedns_put32(p, 600);
+		fakedns_put32(p, 86400);
+		fakedns_put32(p, rr->num);
 		break;
-	default: put_name(p, rr->data);
+	default: fakedns_put_name(p, rr->data);
 	}
 }
 
 /* put_rr - one resource record; "*" as owner means the question name */
 static void
-put_rr(struct pkt *p, const struct fake_rr *rr, const char *qname)
+put_rr(struct fakedns_pkt *p, const struct fake_rr *rr, const char *qname)
 {
-	size_t mark;
+	const char *owner = strcmp(rr->owner, "*") == 0 ? qname : rr->owner;
+	size_t mark = fakedns_rr_begin(p, owner, rr->type, rr->ttl);
 
-	put_name(p, strcmp(rr->owner, "*") == 0 ? qname : rr->owner);
-	put16(p, (unsigned)rr->type);
-	put16(p, ns_c_in);
-	put32(p, rr->ttl);
-	put16(p, 0);
-	mark = p->len;
 	put_rdata(p, rr);
-	p->buf[mark - 2] = (unsigned char)((p->len - mark) >> 8);
-	p->buf[mark - 1] = (unsigned char)(p->len - mark);
+	fakedns_rr_end(p, mark);
 }
 
 /* zone_count - records of z in one section */
@@ -334,22 +270,15 @@ zone_count(const struct fake_zone *z, int authority)
 
 /* build_answer - the response of zone z to (id, qname, qtype) */
 static void
-build_answer(struct pkt *p, unsigned id, const char *qname, int qtype,
+build_answer(struct fakedns_pkt *p, unsigned id, const char *qname, int qtype,
              const struct fake_zone *z)
 {
 	size_t i;
 	int sect;
 
-	memset(p, 0, sizeof(*p));
-	put16(p, id);
-	put16(p, 0x8580u | (unsigned)z->rcode); /* QR AA RD RA */
-	put16(p, 1);
-	put16(p, (unsigned)zone_count(z, 0));
-	put16(p, (unsigned)zone_count(z, 1));
-	put16(p, 0);
-	put_name(p, z->mode == FAKE_WRONGNAME ? "other.test" : qname);
-	put16(p, (unsigned)qtype);
-	put16(p, ns_c_in);
+	fakedns_begin(p, id, z->rcode, (unsigned)zone_count(z, 0),
+	              (unsigned)zone_count(z, 1),
+	              z->mode == FAKE_WRONGNAME ? "other.test" : qname, qtype);
 	for (sect = 0; sect < 2; sect++)
 		for (i = 0; i < 12 && z->rr[i].owner != NULL; i++)
 			if (z->rr[i].authority == sect)
@@ -385,24 +314,10 @@ zone_find(const char *qname, int qtype, size_t *index)
 	return NULL;
 }
 
-/* ---- the fake server thread ---- */
+/* ---- the fake server ---- */
 
-struct delayed {
-	uint64_t due;
-	struct sockaddr_storage to;
-	socklen_t tolen;
-	struct pkt pkt;
-};
-
-static struct {
-	int fd;
-	unsigned short port;
-	pthread_t thread;
-	atomic_int stop;
-	atomic_uint counts[NZONES];
-	struct delayed delayed[64];
-	size_t ndelayed;
-} srv;
+static struct fakedns *fake;
+static atomic_uint counts[NZONES]; /* queries received per row */
 
 /* srv_count - queries the server received for a row */
 static unsigned
@@ -410,113 +325,29 @@ srv_count(const char *qname, int qtype)
 {
 	size_t i;
 
-	return zone_find(qname, qtype, &i) ? atomic_load(&srv.counts[i]) : 0;
+	return zone_find(qname, qtype, &i) ? atomic_load(&counts[i]) : 0;
 }
 
-/* srv_handle - answer one query (now, later, or never) */
-static void
-srv_handle(const unsigned char *q, size_t qlen,
-           const struct sockaddr_storage *from, socklen_t fromlen)
+/* zone_answer - fakedns callback: the row's answer (now, later, or never) */
+static enum fakedns_action
+zone_answer(void *unused, const struct fakedns_question *q,
+            struct fakedns_pkt *p, unsigned *delay_ms)
 {
 	static const struct fake_zone nowhere = {"",          0, ns_r_nxdomain,
 	                                         FAKE_NORMAL, 0, {{0}}};
 	const struct fake_zone *z;
-	struct delayed d;
-	ns_msg msg;
-	ns_rr rr;
 	size_t i;
 
-	if (ns_initparse(q, (int)qlen, &msg) < 0 ||
-	    ns_parserr(&msg, ns_s_qd, 0, &rr) < 0)
-		return;
-	if ((z = zone_find(ns_rr_name(rr), (int)ns_rr_type(rr), &i)) == NULL)
+	(void)unused;
+	if ((z = zone_find(q->name, q->type, &i)) == NULL)
 		z = &nowhere;
 	else
-		atomic_fetch_add(&srv.counts[i], 1);
+		atomic_fetch_add(&counts[i], 1);
 	if (z->mode == FAKE_SILENT)
-		return;
-	build_answer(&d.pkt, ns_msg_id(msg), ns_rr_name(rr),
-	             (int)ns_rr_type(rr), z);
-	d.to = *from;
-	d.tolen = fromlen;
-	d.due = dns_now_ms() + z->delay_ms;
-	if (z->delay_ms == 0)
-		sendto(srv.fd, d.pkt.buf, d.pkt.len, 0,
-		       (const struct sockaddr *)&d.to, d.tolen);
-	else if (srv.ndelayed < 64)
-		srv.delayed[srv.ndelayed++] = d;
-}
-
-/* srv_flush - send the delayed answers that are due */
-static void
-srv_flush(void)
-{
-	uint64_t now = dns_now_ms();
-	size_t i = 0;
-
-	while (i < srv.ndelayed) {
-		if (srv.delayed[i].due > now) {
-			i++;
-			continue;
-		}
-		sendto(srv.fd, srv.delayed[i].pkt.buf, srv.delayed[i].pkt.len,
-		       0, (const struct sockaddr *)&srv.delayed[i].to,
-		       srv.delayed[i].tolen);
-		srv.delayed[i] = srv.delayed[--srv.ndelayed];
-	}
-}
-
-/* srv_main - the server thread: receive, answer, flush */
-static void *
-srv_main(void *unused)
-{
-	struct sockaddr_storage from;
-	unsigned char buf[1500];
-	struct pollfd pfd;
-	socklen_t fromlen;
-	ssize_t n;
-
-	(void)unused;
-	while (!atomic_load(&srv.stop)) {
-		pfd.fd = srv.fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 5) > 0) {
-			fromlen = sizeof(from);
-			n = recvfrom(srv.fd, buf, sizeof(buf), 0,
-			             (struct sockaddr *)&from, &fromlen);
-			if (n > 0)
-				srv_handle(buf, (size_t)n, &from, fromlen);
-		}
-		srv_flush();
-	}
-	return NULL;
-}
-
-/* srv_start - bind 127.0.0.1 on an ephemeral port, start */
-static int
-srv_start(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((srv.fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
-	    bind(srv.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(srv.fd, (struct sockaddr *)&sin, &len) < 0)
-		return -1;
-	srv.port = ntohs(sin.sin_port);
-	return pthread_create(&srv.thread, NULL, srv_main, NULL) == 0 ? 0 : -1;
-}
-
-/* srv_stop - stop the server thread and close its socket */
-static void
-srv_stop(void)
-{
-	atomic_store(&srv.stop, 1);
-	pthread_join(srv.thread, NULL);
-	close(srv.fd);
+		return FAKEDNS_SILENT;
+	build_answer(p, q->id, q->name, q->type, z);
+	*delay_ms = z->delay_ms;
+	return FAKEDNS_SEND;
 }
 
 /* ---- client side helpers ---- */
@@ -591,11 +422,9 @@ outcome_done(void *arg)
 static struct dns_resolver *
 resolver_new(unsigned timeout_ms, unsigned tries, struct dns_cache *cache)
 {
-	char servers[64];
 	struct dns_config cfg;
 
-	snprintf(servers, sizeof(servers), "127.0.0.1:%u", srv.port);
-	cfg.servers = servers;
+	cfg.servers = fakedns_servers(fake);
 	cfg.try_timeout_ms = timeout_ms;
 	cfg.tries = tries;
 	return dns_resolver_new(&cfg, cache);
@@ -1062,7 +891,7 @@ static void
 test_classify(void)
 {
 	struct dns_result res;
-	struct pkt p;
+	struct fakedns_pkt p;
 	size_t i;
 
 	build_answer(&p, 1, "a.test", ns_t_a, &zones[0]);
@@ -1151,7 +980,8 @@ test_reverse(void)
 int
 main(void)
 {
-	if (dns_library_init() < 0 || srv_start() < 0) {
+	if (dns_library_init() < 0 ||
+	    (fake = fakedns_start(zone_answer, NULL)) == NULL) {
 		printf("test_dns: cannot set up\n");
 		return 1;
 	}
@@ -1169,7 +999,7 @@ main(void)
 	test_cache_ttl();
 	test_cache_lru();
 	test_cache_threads();
-	srv_stop();
+	fakedns_stop(fake);
 	dns_library_cleanup();
 	return test_summary("test_dns");
 }

@@ -3,9 +3,9 @@
  *
  * Query-name vectors (IPv4, IPv6 compressed and full, IPv4-mapped, names),
  * the site-list parser (good entries printed back, bad ones with their
- * message), code filters, and whole checks against a fake DNS server: a
- * pthread answering a fixed table over UDP on an ephemeral 127.0.0.1
- * port (idea from test_dns.c), so the system resolver is never asked.
+ * message), code filters, and whole checks against the fake DNS server
+ * of fakedns.c answering a fixed table on an ephemeral 127.0.0.1 port, so
+ * the system resolver is never asked.
  * Checked: weights summing, allowlists offsetting, codes outside a filter,
  * 127.255.255.254 and 10.0.0.1 answers as errors, NXDOMAIN, SERVFAIL and
  * silence (temperror, incomplete), TXT reasons for listed zones only,
@@ -13,21 +13,17 @@
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <resolv.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/strbuf.h"
 #include "milter/checks/dnsbl.h"
 #include "milter/log.h"
+#include "tests/unit/fakedns.h"
 #include "tests/unit/testlib.h"
 
 /* ---- the fake server ---- */
@@ -68,68 +64,25 @@ static const struct fake fakes[] = {
 
 #define NFAKES (sizeof(fakes) / sizeof(fakes[0]))
 
-struct pkt {
-	unsigned char buf[1024];
-	size_t len;
-};
-
-/* put - append bytes, silently bounded */
-static void
-put(struct pkt *p, const void *data, size_t n)
-{
-	if (p->len + n <= sizeof(p->buf)) {
-		memcpy(p->buf + p->len, data, n);
-		p->len += n;
-	}
-}
-
-/* put16 - a 16-bit value in network order */
-static void
-put16(struct pkt *p, unsigned v)
-{
-	unsigned char b[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-
-	put(p, b, 2);
-}
-
-/* put_name - presentation name in wire form */
-static void
-put_name(struct pkt *p, const char *name)
-{
-	while (*name != '\0') {
-		size_t n = strcspn(name, ".");
-		unsigned char len = (unsigned char)n;
-
-		put(p, &len, 1);
-		put(p, name, n);
-		name += n;
-		if (*name == '.')
-			name++;
-	}
-	put(p, "", 1);
-}
+static struct fakedns *server;
+static atomic_int txt_queries; /* TXT queries the server received */
 
 /* put_rr - one A or TXT record owned by qname */
 static void
-put_rr(struct pkt *p, const char *qname, int type, const char *data)
+put_rr(struct fakedns_pkt *p, const char *qname, int type, const char *data)
 {
+	size_t mark = fakedns_rr_begin(p, qname, type, 60);
 	unsigned char addr[4], n;
 
-	put_name(p, qname);
-	put16(p, (unsigned)type);
-	put16(p, ns_c_in);
-	put16(p, 0);
-	put16(p, 60);
 	if (type == ns_t_a) {
 		inet_pton(AF_INET, data, addr);
-		put16(p, 4);
-		put(p, addr, 4);
-		return;
+		fakedns_put(p, addr, 4);
+	} else {
+		n = (unsigned char)strlen(data);
+		fakedns_put(p, &n, 1);
+		fakedns_put(p, data, n);
 	}
-	n = (unsigned char)strlen(data);
-	put16(p, n + 1u);
-	put(p, &n, 1);
-	put(p, data, n);
+	fakedns_rr_end(p, mark);
 }
 
 /* fake_find - the row for (qname, qtype), or NULL */
@@ -143,112 +96,36 @@ fake_find(const char *qname, int qtype)
 	return NULL;
 }
 
-static struct {
-	int fd;
-	unsigned short port;
-	pthread_t thread;
-	atomic_int stop;
-	atomic_int txt_queries;
-} srv;
-
-/* srv_answer - build the response to one query; 0 = stay silent */
-static int
-srv_answer(const unsigned char *q, size_t qlen, struct pkt *p)
+/* fake_answer - fakedns callback: the row's records, NXDOMAIN or silence */
+static enum fakedns_action
+fake_answer(void *unused, const struct fakedns_question *q,
+            struct fakedns_pkt *p, unsigned *delay_ms)
 {
-	const struct fake *f;
-	ns_msg msg;
-	ns_rr rr;
+	const struct fake *f = fake_find(q->name, q->type);
 	unsigned n = 0;
 
-	if (ns_initparse(q, (int)qlen, &msg) < 0 ||
-	    ns_parserr(&msg, ns_s_qd, 0, &rr) < 0)
-		return 0;
-	f = fake_find(ns_rr_name(rr), (int)ns_rr_type(rr));
-	if (ns_rr_type(rr) == ns_t_txt)
-		atomic_fetch_add(&srv.txt_queries, 1);
+	(void)unused;
+	(void)delay_ms;
+	if (q->type == ns_t_txt)
+		atomic_fetch_add(&txt_queries, 1);
 	if (f != NULL && f->silent)
-		return 0;
+		return FAKEDNS_SILENT;
 	while (f != NULL && n < 4 && f->data[n] != NULL)
 		n++;
-	memset(p, 0, sizeof(*p));
-	put16(p, ns_msg_id(msg));
-	put16(p, 0x8580u | (f == NULL ? (unsigned)ns_r_nxdomain
-	                              : (unsigned)f->rcode));
-	put16(p, 1);
-	put16(p, n);
-	put16(p, 0);
-	put16(p, 0);
-	put_name(p, ns_rr_name(rr));
-	put16(p, ns_rr_type(rr));
-	put16(p, ns_c_in);
+	fakedns_begin(p, q->id, f == NULL ? ns_r_nxdomain : f->rcode, n, 0,
+	              q->name, q->type);
 	for (unsigned i = 0; i < n; i++)
-		put_rr(p, ns_rr_name(rr), (int)ns_rr_type(rr), f->data[i]);
-	return 1;
-}
-
-/* srv_main - receive and answer until told to stop */
-static void *
-srv_main(void *unused)
-{
-	struct sockaddr_storage from;
-	unsigned char buf[1500];
-	struct pollfd pfd;
-	socklen_t fromlen;
-	struct pkt p;
-	ssize_t n;
-
-	(void)unused;
-	while (!atomic_load(&srv.stop)) {
-		pfd.fd = srv.fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 5) <= 0)
-			continue;
-		fromlen = sizeof(from);
-		n = recvfrom(srv.fd, buf, sizeof(buf), 0,
-		             (struct sockaddr *)&from, &fromlen);
-		if (n > 0 && srv_answer(buf, (size_t)n, &p))
-			sendto(srv.fd, p.buf, p.len, 0,
-			       (struct sockaddr *)&from, fromlen);
-	}
-	return NULL;
-}
-
-/* srv_start - bind 127.0.0.1 on an ephemeral port and start the thread */
-static int
-srv_start(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((srv.fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
-	    bind(srv.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(srv.fd, (struct sockaddr *)&sin, &len) < 0)
-		return -1;
-	srv.port = ntohs(sin.sin_port);
-	return pthread_create(&srv.thread, NULL, srv_main, NULL) == 0 ? 0 : -1;
-}
-
-/* srv_stop - stop the thread and close the socket */
-static void
-srv_stop(void)
-{
-	atomic_store(&srv.stop, 1);
-	pthread_join(srv.thread, NULL);
-	close(srv.fd);
+		put_rr(p, q->name, q->type, f->data[i]);
+	return FAKEDNS_SEND;
 }
 
 /* resolver_new - a resolver that only asks the fake server */
 static struct dns_resolver *
 resolver_new(void)
 {
-	char servers[64];
 	struct dns_config cfg;
 
-	snprintf(servers, sizeof(servers), "127.0.0.1:%u", srv.port);
-	cfg.servers = servers;
+	cfg.servers = fakedns_servers(server);
 	cfg.try_timeout_ms = 300;
 	cfg.tries = 1;
 	return dns_resolver_new(&cfg, NULL);
@@ -722,12 +599,12 @@ test_txt(void)
 	netaddr_parse(client_v4, &ip);
 	dnsbl_start_ip(c, &ip);
 	dnsbl_finish(c, dns);
-	before = atomic_load(&srv.txt_queries);
+	before = atomic_load(&txt_queries);
 	CHECK_INT(before, 0, "no TXT query before asked");
 	dnsbl_fetch_txt(c);
 	CHECK(!dnsbl_is_done(c), "TXT pending");
 	dnsbl_finish(c, dns);
-	CHECK_INT(atomic_load(&srv.txt_queries) - before, 2,
+	CHECK_INT(atomic_load(&txt_queries) - before, 2,
 	          "TXT for zen and bl only");
 	dnsbl_fetch_txt(c);
 	CHECK(dnsbl_is_done(c), "TXT not asked twice");
@@ -866,7 +743,8 @@ int
 main(void)
 {
 	log_open("test_dnsbl", 1, 0, 0);
-	if (dns_library_init() < 0 || srv_start() < 0) {
+	if (dns_library_init() < 0 ||
+	    (server = fakedns_start(fake_answer, NULL)) == NULL) {
 		printf("test_dnsbl: cannot set up\n");
 		return 1;
 	}
@@ -880,7 +758,7 @@ main(void)
 	test_txt();
 	test_rhsbl();
 	test_edges();
-	srv_stop();
+	fakedns_stop(server);
 	dns_library_cleanup();
 	return test_summary("test_dnsbl");
 }
