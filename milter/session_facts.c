@@ -40,13 +40,23 @@ iprev_ready(struct session *s)
 	return 1;
 }
 
-/* helo_ready - settle the HELO facts (they need iprev for matches_ptr) */
+/*
+ * helo_ready - settle what HELO fact f needs, and no more: syntax, fqdn,
+ * literal and claims_local need nothing, resolves and matches_ip the
+ * HELO lookups, matches_ptr those and iprev. A rule reading helo.syntax
+ * does not wait for a DNS list.
+ */
 static int
-helo_ready(struct session *s)
+helo_ready(struct session *s, enum helo_fact f)
 {
 	if (session_checks_skipped(s) || s->helo == NULL)
 		return 0;
-	session_settle(s);
+	if (f == HELO_RESOLVES || f == HELO_MATCHES_IP) {
+		helo_wait_dns(s->helo, s->dns);
+	} else if (f == HELO_MATCHES_PTR) {
+		iprev_ready(s);
+		helo_finish(s->helo, s->dns, s->iprev.result, s->iprev.name);
+	}
 	return 1;
 }
 
@@ -90,7 +100,7 @@ get_helo(struct session *s, struct fact_value *v)
 static void
 get_helo_fact(struct session *s, struct fact_value *v, enum helo_fact f)
 {
-	result_value(v, helo_ready(s) ? s->helo->facts[f] : RESULT_NONE);
+	result_value(v, helo_ready(s, f) ? s->helo->facts[f] : RESULT_NONE);
 }
 
 #define HELO_GETTER(fn, fact)                                                  \

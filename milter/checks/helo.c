@@ -220,15 +220,22 @@ helo_expire(struct helo_check *h, uint64_t now_ms)
 		helo_settle_dns(h, 1);
 }
 
-/* helo_finish - settle the DNS facts and compare with iprev's name */
+/* helo_wait_dns - see helo.h */
 void
-helo_finish(struct helo_check *h, struct dns_resolver *dns, enum result iprev,
-            const char *iprev_name)
+helo_wait_dns(struct helo_check *h, struct dns_resolver *dns)
 {
 	if (!h->dns_done && dns != NULL)
 		dns_wait(dns, helo_is_done, h, h->deadline_ms);
 	if (!h->dns_done)
 		helo_settle_dns(h, 1);
+}
+
+/* helo_finish - settle the DNS facts and compare with iprev's name */
+void
+helo_finish(struct helo_check *h, struct dns_resolver *dns, enum result iprev,
+            const char *iprev_name)
+{
+	helo_wait_dns(h, dns);
 	if (!h->is_domain)
 		h->facts[HELO_MATCHES_PTR] = RESULT_NONE;
 	else if (iprev == RESULT_TEMPERROR)

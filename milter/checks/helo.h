@@ -73,6 +73,13 @@ void helo_start(struct helo_check *h, struct dns_resolver *dns,
                 const char *helo, const struct netaddr *client,
                 const struct helo_local *local, uint64_t deadline_ms);
 
+/*
+ * helo_wait_dns - wait (bounded) for the A/AAAA lookups: resolves and
+ * matches_ip are settled after it; syntax, fqdn, literal and claims_local
+ * are from helo_start on, matches_ptr only after helo_finish
+ */
+void helo_wait_dns(struct helo_check *h, struct dns_resolver *dns);
+
 /* helo_finish - wait (bounded) for DNS; set matches_ptr from iprev */
 void helo_finish(struct helo_check *h, struct dns_resolver *dns,
                  enum result iprev, const char *iprev_name);
