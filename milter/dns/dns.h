@@ -116,7 +116,7 @@ int dns_wait(struct dns_resolver *resolver, int (*done)(void *arg), void *arg,
 /* dns_in_flight - queries started and not yet completed */
 size_t dns_in_flight(const struct dns_resolver *resolver);
 
-/* dns_now_ms - CLOCK_MONOTONIC in milliseconds */
+/* dns_now_ms - CLOCK_MONOTONIC in milliseconds (clock.c) */
 uint64_t dns_now_ms(void);
 
 /*

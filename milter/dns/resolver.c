@@ -26,7 +26,8 @@
  *
  * Functions: dns_library_init, dns_library_cleanup, dns_resolver_new,
  * dns_resolver_free, dns_query, dns_forget, dns_pump, dns_wait,
- * dns_in_flight, dns_now_ms, dns_status_name, dns_resolver_complete.
+ * dns_in_flight, dns_status_name, dns_resolver_complete (dns_now_ms is
+ * in clock.c).
  *
  * Ownership and locking: the resolver's lock guards its two lists (with
  * the engine: pending; back from it: done), dead and refs; in_flight is
@@ -78,16 +79,6 @@ dns_library_cleanup(void)
 {
 	dns_engine_stop();
 	ares_library_cleanup();
-}
-
-/* dns_now_ms - CLOCK_MONOTONIC in milliseconds */
-uint64_t
-dns_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* dns_status_name - "answer", "nxdomain", "nodata" or "temperror" */
