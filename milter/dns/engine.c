@@ -58,7 +58,7 @@ static struct {
     .queue = STAILQ_HEAD_INITIALIZER(eng.queue),
 };
 
-/* ares_reasons - c-ares statuses that come without a packet */
+/* ares_reason - the text for a c-ares status that came without a packet */
 static const char *
 ares_reason(int status)
 {
