@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/addr.h"
 #include "milter/apply.h"
 #include "milter/log.h"
 #include "milter/session.h"
@@ -256,16 +257,12 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct session *s = SESSION(ctx);
 	struct rules_verdict v;
 	sfsistat rc = SMFIS_CONTINUE;
-	size_t n;
 
 	if (s == NULL || s->internal_error)
 		return internal_error(ctx, s);
 	session_set_queue_id(s, macro(ctx, "i"));
 	free(s->msg.current_rcpt);
-	n = strlen(argv[0]);
-	s->msg.current_rcpt = (n >= 2 && argv[0][0] == '<')
-	                          ? strndup(argv[0] + 1, n - 2)
-	                          : strdup(argv[0]);
+	s->msg.current_rcpt = addr_strip_brackets_dup(argv[0]);
 	if (s->msg.current_rcpt == NULL)
 		return internal_error(ctx, s);
 	if (!rules_apply_here(s, STAGE_RCPT))

@@ -40,7 +40,7 @@ void runtime_snapshot_release(struct runtime_snapshot *snap);
  */
 int runtime_reload(const char *conf_path);
 
-/* load_rules_for - rules of a conf (NULL when it names none); logs */
+/* runtime_load_rules - rules of a conf (NULL when it names none); logs */
 int runtime_load_rules(const struct conf *conf, struct ruleset **out, char *err,
                        size_t errlen);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/addr.h"
 #include "milter/log.h"
 
 /* session_dns_config - the resolver settings of a conf */
@@ -264,17 +265,6 @@ session_set_tls(struct session *s, const char *version)
 		snprintf(s->tls, sizeof(s->tls), "%s", version);
 }
 
-/* strip_brackets - "<a@b>" -> "a@b" */
-static char *
-strip_brackets(const char *addr)
-{
-	size_t n = strlen(addr);
-
-	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
-		return strndup(addr + 1, n - 2);
-	return strdup(addr);
-}
-
 /* session_mail - a new message; take the current conf and rules */
 int
 session_mail(struct session *s, const char *mailfrom)
@@ -286,7 +276,7 @@ session_mail(struct session *s, const char *mailfrom)
 	runtime_snapshot(&s->snap);
 	s->msg.active = 1;
 	s->msg.start_ms = dns_now_ms();
-	s->msg.mailfrom = strip_brackets(mailfrom ? mailfrom : "");
+	s->msg.mailfrom = addr_strip_brackets_dup(mailfrom ? mailfrom : "");
 	if (s->msg.mailfrom == NULL) {
 		session_fail(s, "out of memory");
 		return -1;

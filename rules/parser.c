@@ -23,35 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/editdist.h"
 #include "rules/rules_internal.h"
-
-/* rules_lev - Levenshtein distance of two short names */
-static size_t
-rules_lev(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[64], prev, tmp, best;
-
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
 
 /* rules_last_part - the text after the last dot */
 static const char *
@@ -76,7 +49,8 @@ rules_suggest(const char *name, char *buf, size_t len)
 			best = facts_table[i].name;
 			break;
 		}
-		d = rules_lev(name, facts_table[i].name);
+		/* Plain Levenshtein: transpositions count two edits here. */
+		d = editdist(name, facts_table[i].name, SIZE_MAX, 0);
 		if (d <= bestd) {
 			bestd = d;
 			best = facts_table[i].name;

@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 
+#include "lib/addr.h"
 #include "milter/checks/spf_internal.h"
 
 static SPF_server_t *spf_server;
@@ -278,14 +279,11 @@ spf_check_helo(struct dns_resolver *r, const struct netaddr *ip,
 static int
 spf_sender(const char *mailfrom, const char *helo, char *buf, size_t len)
 {
-	size_t n = strlen(mailfrom);
+	size_t n;
 	const char *at;
 	int w;
 
-	if (n >= 2 && mailfrom[0] == '<' && mailfrom[n - 1] == '>') {
-		mailfrom++;
-		n -= 2;
-	}
+	mailfrom = addr_strip_brackets(mailfrom, &n);
 	if (n == 0) {
 		w = snprintf(buf, len, "postmaster@%s", helo);
 		return w < 0 || (size_t)w >= len ? -1 : 1;

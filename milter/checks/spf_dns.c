@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -37,7 +38,7 @@
 #include "milter/checks/spf_internal.h"
 
 struct spf_query {
-	struct spf_query *prev, *next; /* in the graveyard, once abandoned */
+	LIST_ENTRY(spf_query) grave; /* in the graveyard, once abandoned */
 	int done;
 	int abandoned;
 	int type;
@@ -53,39 +54,33 @@ static _Thread_local struct spf_ctx *spf_current;
  * resolver is only pumped by the thread that owns it) until their answer
  * comes or spf_dns_forget_abandoned() runs after the resolver is freed.
  */
-static _Thread_local struct spf_query *spf_graveyard;
+LIST_HEAD(spf_graves, spf_query);
+static _Thread_local struct spf_graves spf_graveyard =
+    LIST_HEAD_INITIALIZER(spf_graveyard);
 
 /* spf_graveyard_add - keep an abandoned query */
 static void
 spf_graveyard_add(struct spf_query *q)
 {
 	q->abandoned = 1;
-	q->prev = NULL;
-	q->next = spf_graveyard;
-	if (spf_graveyard != NULL)
-		spf_graveyard->prev = q;
-	spf_graveyard = q;
+	LIST_INSERT_HEAD(&spf_graveyard, q, grave);
 }
 
 /* spf_graveyard_remove - an abandoned query was answered after all */
 static void
 spf_graveyard_remove(struct spf_query *q)
 {
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
-		spf_graveyard = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
+	LIST_REMOVE(q, grave);
 }
 
 /* spf_dns_forget_abandoned - after dns_resolver_free on this thread */
 void
 spf_dns_forget_abandoned(void)
 {
-	while (spf_graveyard != NULL) {
-		struct spf_query *q = spf_graveyard;
-		spf_graveyard = q->next;
+	struct spf_query *q;
+
+	while ((q = LIST_FIRST(&spf_graveyard)) != NULL) {
+		LIST_REMOVE(q, grave);
 		free(q);
 	}
 }

@@ -47,17 +47,16 @@ spf_job_run(struct spf_job *job)
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t work; /* a job was queued */
-	pthread_cond_t done; /* a job finished */
-	struct spf_job *head, *tail;
+	pthread_cond_t work;          /* a job was queued */
+	pthread_cond_t done;          /* a job finished */
+	STAILQ_HEAD(, spf_job) queue; /* started, no worker yet */
 	unsigned workers, idle;
-} pool = {PTHREAD_MUTEX_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          NULL,
-          NULL,
-          0,
-          0};
+} pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .work = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .queue = STAILQ_HEAD_INITIALIZER(pool.queue),
+};
 
 /* pool_next - the next job; NULL when idle too long (lock held) */
 static struct spf_job *
@@ -65,7 +64,7 @@ pool_next(void)
 {
 	struct spf_job *job;
 
-	while (pool.head == NULL) {
+	while (STAILQ_EMPTY(&pool.queue)) {
 		struct timespec ts;
 		int rc;
 
@@ -74,13 +73,11 @@ pool_next(void)
 		pool.idle++;
 		rc = pthread_cond_timedwait(&pool.work, &pool.lock, &ts);
 		pool.idle--;
-		if (rc != 0 && pool.head == NULL)
+		if (rc != 0 && STAILQ_EMPTY(&pool.queue))
 			return NULL;
 	}
-	job = pool.head;
-	pool.head = job->qnext;
-	if (pool.head == NULL)
-		pool.tail = NULL;
+	job = STAILQ_FIRST(&pool.queue);
+	STAILQ_REMOVE_HEAD(&pool.queue, qlink);
 	return job;
 }
 
@@ -151,11 +148,7 @@ spf_job_start(struct spf_job *job, const struct dns_config *dc,
 		job->finished = 1;
 		return;
 	}
-	if (pool.tail != NULL)
-		pool.tail->qnext = job;
-	else
-		pool.head = job;
-	pool.tail = job;
+	STAILQ_INSERT_TAIL(&pool.queue, job, qlink);
 	pthread_cond_signal(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
 }

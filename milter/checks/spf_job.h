@@ -17,14 +17,15 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "milter/checks/spf.h"
 
 struct spf_job {
-	int started;  /* queued or run */
-	int joined;   /* the caller has seen the outcome */
-	int finished; /* a worker ran it (pool lock) */
-	struct spf_job *qnext;
+	int started;                 /* queued or run */
+	int joined;                  /* the caller has seen the outcome */
+	int finished;                /* a worker ran it (pool lock) */
+	STAILQ_ENTRY(spf_job) qlink; /* in the pool's queue (pool lock) */
 	int helo_identity; /* check the HELO identity, not MAIL FROM */
 	struct dns_config dns_config;
 	char servers[1024];

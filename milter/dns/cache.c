@@ -26,13 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "milter/dns/dns_internal.h"
 
 struct cache_entry {
-	struct cache_entry *hnext; /* hash chain */
-	struct cache_entry *prev;  /* LRU: towards most recent */
-	struct cache_entry *next;  /* LRU: towards least recent */
+	struct cache_entry *hnext;    /* hash chain */
+	TAILQ_ENTRY(cache_entry) lru; /* most recent first */
 	uint32_t hash;
 	int type;
 	enum dns_status status;
@@ -47,9 +47,8 @@ struct cache_entry {
 struct dns_cache {
 	pthread_mutex_t lock;
 	struct cache_entry **buckets;
-	size_t nbuckets;          /* a power of two */
-	struct cache_entry *head; /* most recently used */
-	struct cache_entry *tail; /* evicted first */
+	size_t nbuckets;                        /* a power of two */
+	TAILQ_HEAD(cache_lru, cache_entry) lru; /* the last is evicted first */
 	size_t entries;
 	size_t max_entries;
 	unsigned max_ttl;
@@ -86,34 +85,6 @@ cache_hash(const char *key, int type)
 	return (h ^ (uint32_t)((type >> 8) & 0xff)) * 16777619u;
 }
 
-/* lru_remove - take e out of the LRU list */
-static void
-lru_remove(struct dns_cache *c, struct cache_entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-/* lru_push - put e at the front of the LRU list */
-static void
-lru_push(struct dns_cache *c, struct cache_entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
 /* cache_slot - the link that points at the entry for (key, type) */
 static struct cache_entry **
 cache_slot(struct dns_cache *c, const char *key, int type, uint32_t hash)
@@ -135,7 +106,7 @@ cache_drop(struct dns_cache *c, struct cache_entry **pp)
 	struct cache_entry *e = *pp;
 
 	*pp = e->hnext;
-	lru_remove(c, e);
+	TAILQ_REMOVE(&c->lru, e, lru);
 	c->entries--;
 	free(e);
 }
@@ -150,6 +121,7 @@ dns_cache_new(size_t max_entries, unsigned max_ttl)
 		return NULL;
 	c->max_entries = max_entries;
 	c->max_ttl = max_ttl;
+	TAILQ_INIT(&c->lru);
 	for (c->nbuckets = 16;
 	     c->nbuckets < max_entries && c->nbuckets < ((size_t)1 << 24);
 	     c->nbuckets <<= 1)
@@ -167,12 +139,12 @@ dns_cache_new(size_t max_entries, unsigned max_ttl)
 void
 dns_cache_free(struct dns_cache *cache)
 {
-	struct cache_entry *e, *next;
+	struct cache_entry *e;
 
 	if (cache == NULL)
 		return;
-	for (e = cache->head; e != NULL; e = next) {
-		next = e->next;
+	while ((e = TAILQ_FIRST(&cache->lru)) != NULL) {
+		TAILQ_REMOVE(&cache->lru, e, lru);
 		free(e);
 	}
 	pthread_mutex_destroy(&cache->lock);
@@ -238,8 +210,8 @@ dns_cache_get(struct dns_cache *cache, const char *name, int type,
 	if (*pp != NULL && (*pp)->expires_ms <= dns_now_ms())
 		cache_drop(cache, pp);
 	else if (*pp != NULL && cache_copy_out(*pp, hit) == 0) {
-		lru_remove(cache, *pp);
-		lru_push(cache, *pp);
+		TAILQ_REMOVE(&cache->lru, *pp, lru);
+		TAILQ_INSERT_HEAD(&cache->lru, *pp, lru);
 		found = 1;
 	}
 	if (found)
@@ -297,11 +269,13 @@ dns_cache_put(struct dns_cache *cache, const char *name, int type,
 		cache_drop(cache, pp);
 	e->hnext = cache->buckets[e->hash & (cache->nbuckets - 1)];
 	cache->buckets[e->hash & (cache->nbuckets - 1)] = e;
-	lru_push(cache, e);
+	TAILQ_INSERT_HEAD(&cache->lru, e, lru);
 	cache->entries++;
-	while (cache->entries > cache->max_entries)
+	while (cache->entries > cache->max_entries) {
+		struct cache_entry *old = TAILQ_LAST(&cache->lru, cache_lru);
+
 		cache_drop(cache,
-		           cache_slot(cache, cache->tail->name,
-		                      cache->tail->type, cache->tail->hash));
+		           cache_slot(cache, old->name, old->type, old->hash));
+	}
 	pthread_mutex_unlock(&cache->lock);
 }

@@ -1,16 +1,21 @@
 /*
- * dns - asynchronous DNS for one SMTP connection, over c-ares 1.18
+ * dns - asynchronous DNS for the checks, over c-ares 1.18
  *
- * A dns_resolver owns one c-ares channel. c-ares 1.18 channels are not
- * thread-safe, and libmilter may run the callbacks of one connection on
- * different threads (never two at once), so each connection owns its own
- * resolver and no thread-local state is kept across milter callbacks.
+ * One engine thread (engine.c) owns every c-ares channel, one per
+ * distinct server configuration: a c-ares 1.18 channel is not
+ * thread-safe, and at about 73 KiB one per connection made idle
+ * connections expensive. A dns_resolver is a light handle over that
+ * thread for one owner (a connection, an SPF job; resolver.c). libmilter
+ * may run the callbacks of one connection on different threads (never
+ * two at once), so a handle keeps no thread-local state.
  *
  * Queries are started with dns_query() and complete through a callback.
- * Nothing happens in the background: answers are read when the owner calls
- * dns_pump() (non-blocking, at the top of every milter callback) or
- * dns_wait() (blocking up to a deadline, when a rule needs a fact now).
- * A completion callback may start further queries (PTR -> A chains).
+ * The engine thread sends the questions and reads the answers as they
+ * arrive (filling the shared cache), but a callback only ever runs on its
+ * owner's thread, when the owner calls dns_pump() (non-blocking, at the
+ * top of every milter callback) or dns_wait() (blocking up to a deadline,
+ * when a rule needs a fact now). A completion callback may start further
+ * queries (PTR -> A chains).
  *
  * Every outcome is one of four: an answer, NXDOMAIN, NODATA (name exists,
  * no record of that type), or TEMPERROR (SERVFAIL, REFUSED, timeout,
@@ -67,7 +72,10 @@ typedef void dns_callback(void *arg, const struct dns_result *result);
 struct dns_cache;
 struct dns_resolver;
 
-/* Process setup: ares_library_init. Call once, before any thread. */
+/*
+ * Process setup: ares_library_init and the engine thread. Call once,
+ * after any fork and before other threads start.
+ */
 int dns_library_init(void);
 void dns_library_cleanup(void);
 
@@ -77,7 +85,7 @@ void dns_cache_stats(struct dns_cache *cache, size_t *entries, size_t *hits,
                      size_t *misses);
 
 /*
- * dns_resolver_new - a resolver for one connection. cache may be NULL.
+ * dns_resolver_new - a handle for one owner. cache may be NULL.
  * Returns NULL on failure (and logs nothing: the caller does).
  */
 struct dns_resolver *dns_resolver_new(const struct dns_config *config,
@@ -102,7 +110,7 @@ int dns_query(struct dns_resolver *resolver, const char *name, int type,
  */
 void dns_forget(struct dns_resolver *resolver, const void *arg);
 
-/* dns_pump - read and process whatever has arrived; never blocks */
+/* dns_pump - run the callbacks of what has come back; never blocks */
 void dns_pump(struct dns_resolver *resolver);
 
 /*
@@ -116,7 +124,7 @@ int dns_wait(struct dns_resolver *resolver, int (*done)(void *arg), void *arg,
 /* dns_in_flight - queries started and not yet completed */
 size_t dns_in_flight(const struct dns_resolver *resolver);
 
-/* dns_now_ms - CLOCK_MONOTONIC in milliseconds */
+/* dns_now_ms - CLOCK_MONOTONIC in milliseconds (clock.c) */
 uint64_t dns_now_ms(void);
 
 /*

@@ -14,6 +14,7 @@
 #define MAILVET_DNS_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/queue.h>
 
 #include "milter/dns/dns.h"
 
@@ -61,8 +62,8 @@ struct dns_cache_hit {
 struct dns_resolver;
 
 struct dns_pending {
-	struct dns_pending *prev, *next; /* in the resolver's lists */
-	struct dns_pending *qnext;       /* in the engine's queue */
+	TAILQ_ENTRY(dns_pending) link;   /* in a resolver's pending or done */
+	STAILQ_ENTRY(dns_pending) qlink; /* in the engine's queue */
 	struct dns_resolver *resolver;
 	dns_callback *callback; /* NULL once forgotten */
 	void *arg;
@@ -75,6 +76,9 @@ struct dns_pending {
 	struct dns_result res;
 	unsigned char *packet; /* owned copy of res.packet */
 };
+
+TAILQ_HEAD(dns_pending_list, dns_pending);
+STAILQ_HEAD(dns_pending_queue, dns_pending);
 
 int dns_engine_start(void);
 void dns_engine_stop(void);

@@ -48,22 +48,17 @@ static struct {
 	int started, stopping, failed;
 	int wake[2]; /* a byte on wake[1] wakes the thread */
 	pthread_t thread;
-	struct dns_pending *head, *tail; /* submitted, not yet asked */
+	struct dns_pending_queue queue; /* submitted, not yet asked */
 	struct engine_channel channels[ENGINE_MAX_CHANNELS];
 	size_t nchannels; /* engine thread only */
-} eng = {PTHREAD_MUTEX_INITIALIZER,
-         PTHREAD_ONCE_INIT,
-         0,
-         0,
-         0,
-         {-1, -1},
-         0,
-         NULL,
-         NULL,
-         {{NULL, NULL, 0}},
-         0};
+} eng = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .once = PTHREAD_ONCE_INIT,
+    .wake = {-1, -1},
+    .queue = STAILQ_HEAD_INITIALIZER(eng.queue),
+};
 
-/* ares_reasons - c-ares statuses that come without a packet */
+/* ares_reason - the text for a c-ares status that came without a packet */
 static const char *
 ares_reason(int status)
 {
@@ -195,13 +190,14 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 
 /* ask - hand the submitted queries to their channels */
 static void
-ask(struct dns_pending *list)
+ask(struct dns_pending_queue *list)
 {
-	while (list != NULL) {
-		struct dns_pending *p = list;
+	struct dns_pending *p;
+
+	while ((p = STAILQ_FIRST(list)) != NULL) {
 		struct engine_channel *c = channel_for(p);
 
-		list = p->qnext;
+		STAILQ_REMOVE_HEAD(list, qlink);
 		if (c == NULL) {
 			finish(p, ARES_ENOMEM, NULL, 0);
 			continue;
@@ -271,21 +267,19 @@ process(struct pollfd *pfd, nfds_t n)
 			                ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 }
 
-/* take_queue - the submitted queries, and whether to stop */
-static struct dns_pending *
-take_queue(int *stopping)
+/* take_queue - move the submitted queries into list; whether to stop */
+static void
+take_queue(struct dns_pending_queue *list, int *stopping)
 {
-	struct dns_pending *list;
 	char buf[64];
 
 	while (read(eng.wake[0], buf, sizeof(buf)) > 0)
 		continue;
+	STAILQ_INIT(list);
 	pthread_mutex_lock(&eng.lock);
-	list = eng.head;
-	eng.head = eng.tail = NULL;
+	STAILQ_CONCAT(list, &eng.queue);
 	*stopping = eng.stopping;
 	pthread_mutex_unlock(&eng.lock);
-	return list;
 }
 
 /* engine_main - the thread */
@@ -293,6 +287,7 @@ static void *
 engine_main(void *unused)
 {
 	static struct pollfd pfd[ENGINE_POLL_MAX];
+	struct dns_pending_queue list;
 	int stopping = 0;
 
 	(void)unused;
@@ -301,7 +296,8 @@ engine_main(void *unused)
 		nfds_t n;
 		int ms;
 
-		ask(take_queue(&stopping));
+		take_queue(&list, &stopping);
+		ask(&list);
 		n = collect(pfd, &tv);
 		ms = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 		if (poll(pfd, n, ms) < 0)
@@ -367,13 +363,8 @@ dns_engine_submit(struct dns_pending *p)
 		finish(p, ARES_ENOMEM, NULL, 0);
 		return;
 	}
-	p->qnext = NULL;
 	pthread_mutex_lock(&eng.lock);
-	if (eng.tail != NULL)
-		eng.tail->qnext = p;
-	else
-		eng.head = p;
-	eng.tail = p;
+	STAILQ_INSERT_TAIL(&eng.queue, p, qlink);
 	pthread_mutex_unlock(&eng.lock);
 	if (write(eng.wake[1], &c, 1) < 0) {
 		/* Full pipe: the thread is awake already and will read. */

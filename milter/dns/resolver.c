@@ -26,7 +26,8 @@
  *
  * Functions: dns_library_init, dns_library_cleanup, dns_resolver_new,
  * dns_resolver_free, dns_query, dns_forget, dns_pump, dns_wait,
- * dns_in_flight, dns_now_ms, dns_status_name, dns_resolver_complete.
+ * dns_in_flight, dns_status_name, dns_resolver_complete (dns_now_ms is
+ * in clock.c).
  *
  * Ownership and locking: the resolver's lock guards its two lists (with
  * the engine: pending; back from it: done), dead and refs; in_flight is
@@ -49,11 +50,11 @@ struct dns_resolver {
 	struct dns_config config;
 	char servers[1024];
 	char key[1100]; /* servers|timeout|tries: the engine's channel */
-	struct dns_pending *pending;          /* with the engine */
-	struct dns_pending *done, *done_tail; /* back, not yet called */
-	size_t in_flight; /* started, callback not yet run */
-	unsigned refs;    /* the owner + one per query with the engine */
-	int dead;         /* the owner freed it */
+	struct dns_pending_list pending; /* with the engine */
+	struct dns_pending_list done;    /* back, not yet called, in order */
+	size_t in_flight;                /* started, callback not yet run */
+	unsigned refs; /* the owner + one per query with the engine */
+	int dead;      /* the owner freed it */
 };
 
 static const char *status_names[] = {
@@ -78,16 +79,6 @@ dns_library_cleanup(void)
 {
 	dns_engine_stop();
 	ares_library_cleanup();
-}
-
-/* dns_now_ms - CLOCK_MONOTONIC in milliseconds */
-uint64_t
-dns_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* dns_status_name - "answer", "nxdomain", "nodata" or "temperror" */
@@ -117,6 +108,8 @@ dns_resolver_new(const struct dns_config *config, struct dns_cache *cache)
 	snprintf(r->key, sizeof(r->key), "%s|%u|%u", r->servers,
 	         r->config.try_timeout_ms, r->config.tries);
 	r->refs = 1;
+	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->done);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->cond, &ca);
@@ -160,28 +153,14 @@ dns_resolver_free(struct dns_resolver *r)
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->dead = 1;
-	while ((p = r->done) != NULL) {
-		r->done = p->next;
+	while ((p = TAILQ_FIRST(&r->done)) != NULL) {
+		TAILQ_REMOVE(&r->done, p, link);
 		pending_free(p);
 	}
-	r->done_tail = NULL;
 	last = resolver_unref(r);
 	pthread_mutex_unlock(&r->lock);
 	if (last)
 		resolver_destroy(r);
-}
-
-/* unlink_pending - take p off the with-the-engine list (lock held) */
-static void
-unlink_pending(struct dns_resolver *r, struct dns_pending *p)
-{
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		r->pending = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
-	p->prev = p->next = NULL;
 }
 
 /*
@@ -199,16 +178,12 @@ dns_resolver_complete(struct dns_pending *p)
 		    r->cache, p->name, p->type, &p->res,
 		    dns_packet_ttl(p->res.packet, p->res.len, p->res.status));
 	pthread_mutex_lock(&r->lock);
-	unlink_pending(r, p);
+	TAILQ_REMOVE(&r->pending, p, link);
 	last = resolver_unref(r);
 	if (r->dead) {
 		pending_free(p);
 	} else {
-		if (r->done_tail != NULL)
-			r->done_tail->next = p;
-		else
-			r->done = p;
-		r->done_tail = p;
+		TAILQ_INSERT_TAIL(&r->done, p, link);
 		pthread_cond_signal(&r->cond);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -220,13 +195,15 @@ dns_resolver_complete(struct dns_pending *p)
 void
 dns_forget(struct dns_resolver *r, const void *arg)
 {
+	struct dns_pending *p;
+
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&r->lock);
-	for (struct dns_pending *p = r->pending; p != NULL; p = p->next)
+	TAILQ_FOREACH (p, &r->pending, link)
 		if (p->arg == arg)
 			p->callback = NULL;
-	for (struct dns_pending *p = r->done; p != NULL; p = p->next)
+	TAILQ_FOREACH (p, &r->done, link)
 		if (p->arg == arg)
 			p->callback = NULL;
 	pthread_mutex_unlock(&r->lock);
@@ -317,10 +294,7 @@ dns_query(struct dns_resolver *r, const char *name, int type,
 	p->key = r->key;
 	p->config = &r->config;
 	pthread_mutex_lock(&r->lock);
-	p->next = r->pending;
-	if (p->next != NULL)
-		p->next->prev = p;
-	r->pending = p;
+	TAILQ_INSERT_HEAD(&r->pending, p, link);
 	r->refs++;
 	pthread_mutex_unlock(&r->lock);
 	r->in_flight++;
@@ -328,30 +302,28 @@ dns_query(struct dns_resolver *r, const char *name, int type,
 	return 0;
 }
 
-/* take_done - the queries that came back, in order */
-static struct dns_pending *
-take_done(struct dns_resolver *r)
+/* take_done - move the queries that came back, in order, into list */
+static void
+take_done(struct dns_resolver *r, struct dns_pending_list *list)
 {
-	struct dns_pending *list;
-
+	TAILQ_INIT(list);
 	pthread_mutex_lock(&r->lock);
-	list = r->done;
-	r->done = r->done_tail = NULL;
+	TAILQ_CONCAT(list, &r->done, link);
 	pthread_mutex_unlock(&r->lock);
-	return list;
 }
 
 /* dns_pump - run the callbacks of what came back; never blocks */
 void
 dns_pump(struct dns_resolver *r)
 {
-	struct dns_pending *p, *list;
+	struct dns_pending_list list;
+	struct dns_pending *p;
 
 	if (r == NULL)
 		return;
-	list = take_done(r);
-	while ((p = list) != NULL) {
-		list = p->next;
+	take_done(r, &list);
+	while ((p = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, p, link);
 		r->in_flight--;
 		if (p->callback != NULL)
 			p->callback(p->arg, &p->res);
@@ -367,7 +339,7 @@ wait_back(struct dns_resolver *r, uint64_t deadline_ms)
 	                      (long)(deadline_ms % 1000) * 1000000};
 
 	pthread_mutex_lock(&r->lock);
-	if (r->done == NULL)
+	if (TAILQ_EMPTY(&r->done))
 		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 	pthread_mutex_unlock(&r->lock);
 }

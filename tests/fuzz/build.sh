@@ -13,8 +13,9 @@ flags="$flags -fno-sanitize-recover=undefined"
 command -v clang >/dev/null || { echo "build.sh: clang not found" >&2; exit 1; }
 mkdir -p "$out/corpus-rules"
 
-# fuzz_rules: the rules language (parser, printer) and lib/netaddr.
+# fuzz_rules: the rules language (parser, printer), lib/netaddr and
+# lib/editdist (the parser's "did you mean").
 clang $flags -o "$out/fuzz_rules" tests/fuzz/fuzz_rules.c rules/*.c \
-	lib/netaddr.c
+	lib/netaddr.c lib/editdist.c
 "$out/fuzz_rules" -max_total_time="$secs" -max_len=4096 \
 	-timeout=10 "$out/corpus-rules" tests/fuzz/corpus/rules
