@@ -36,16 +36,17 @@ unix_socket_path(const char *spec)
 }
 
 /*
- * set_nodelay_on_listeners - libmilter never sets TCP_NODELAY, and a
+ * tune_listeners - libmilter never sets TCP_NODELAY, and a
  * command answered with two packets (add header, then continue) then
  * waits for a delayed ACK: ~22 messages/s instead of thousands. libmilter
  * does not hand out its listening socket, so find it; accepted sockets
  * inherit the option on Linux. The MTA's side of the same problem (its
  * packets at our no-reply steps wait for our delayed ACK) is handled by
- * quickack.c, which is told about each listener here.
+ * quickack.c, which is told about each inet listener here; every
+ * listener, unix ones too, gets bounded waits (a prompt SIGTERM).
  */
 static void
-set_nodelay_on_listeners(void)
+tune_listeners(void)
 {
 	for (int fd = 3; fd < 1024; fd++) {
 		int on = 0, one = 1;
@@ -56,6 +57,7 @@ set_nodelay_on_listeners(void)
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 ||
 		    !on)
 			continue;
+		quickack_bound_listener_wait(fd);
 		if (getsockname(fd, (struct sockaddr *)&ss, &slen) != 0 ||
 		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 			continue;
@@ -72,10 +74,9 @@ daemon_socket_setup(const struct conf *conf)
 {
 	const char *path = unix_socket_path(conf->socket);
 
-	if (path == NULL) {
-		set_nodelay_on_listeners();
+	tune_listeners();
+	if (path == NULL)
 		return 0;
-	}
 	if (conf->socket_group != NULL) {
 		struct group *gr = getgrnam(conf->socket_group);
 		if (gr == NULL) {

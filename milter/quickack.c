@@ -33,6 +33,12 @@
  * found with dlsym(RTLD_NEXT), so a sanitizer's interceptor stays in the
  * chain. Unix sockets have no ACKs and are never marked.
  *
+ * One more job for the same poll(): libmilter's listener thread waits 5 s
+ * at a time on the listening socket while holding the lock that its
+ * SIGTERM handler needs, so a stop took up to 5 s on an idle daemon.
+ * Listeners marked by quickack_bound_listener_wait() (inet and unix) are
+ * polled LISTENER_WAIT_MS at a time instead; libmilter just loops.
+ *
  * Descriptors are noted in a bitmap of QUICKACK_MAX_FD bits; a higher
  * descriptor simply gets no quick ACKs. A noted descriptor that was
  * closed and reused for something that is not a TCP socket fails the
@@ -53,11 +59,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QUICKACK_MAX_FD 65536
-#define WORD_BITS       64
+#define QUICKACK_MAX_FD  65536
+#define WORD_BITS        64
+#define LISTENER_WAIT_MS 200
 
 static _Atomic uint64_t conn_bits[QUICKACK_MAX_FD / WORD_BITS];
 static _Atomic uint64_t listener_bits[QUICKACK_MAX_FD / WORD_BITS];
+static _Atomic uint64_t bounded_bits[QUICKACK_MAX_FD / WORD_BITS];
 
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
 typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *restrict);
@@ -108,6 +116,13 @@ quickack_watch_listener(int fd)
 	bit_set(listener_bits, fd, 1);
 }
 
+/* quickack_bound_listener_wait - see quickack.h */
+void
+quickack_bound_listener_wait(int fd)
+{
+	bit_set(bounded_bits, fd, 1);
+}
+
 /* quickack_is_noted - see quickack.h */
 int
 quickack_is_noted(int fd)
@@ -151,6 +166,9 @@ int
 poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	pthread_once(&resolve_once, resolve);
+	if (n == 1 && bit_test(bounded_bits, fds[0].fd) &&
+	    (timeout < 0 || timeout > LISTENER_WAIT_MS))
+		return real_poll(fds, 1, LISTENER_WAIT_MS);
 	if (n == 1 && timeout != 0 && (fds[0].events & POLLIN) &&
 	    bit_test(conn_bits, fds[0].fd)) {
 		int ready = real_poll(fds, 1, 0);

@@ -12,6 +12,12 @@
  */
 void quickack_watch_listener(int fd);
 
+/*
+ * quickack_bound_listener_wait - libmilter's waits on the listening socket
+ * fd last at most 200 ms, so that SIGTERM is acted on at once
+ */
+void quickack_bound_listener_wait(int fd);
+
 /* quickack_is_noted - whether fd is a noted milter connection (tests) */
 int quickack_is_noted(int fd);
 

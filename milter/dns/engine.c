@@ -298,6 +298,8 @@ engine_main(void *unused)
 
 		take_queue(&list, &stopping);
 		ask(&list);
+		if (stopping)
+			break; /* ares_destroy below cancels what is asked */
 		n = collect(pfd, &tv);
 		ms = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 		if (poll(pfd, n, ms) < 0)

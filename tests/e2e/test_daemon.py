@@ -149,6 +149,23 @@ def test_sigterm_with_open_session(env):
     assert time.monotonic() - t0 < 2 + 5
 
 
+def test_sigterm_idle_exits_promptly(env):
+    """SIGTERM on an idle daemon: exit 0 within 1 s, inet and unix
+
+    libmilter's listener used to wait 5 s at a time holding the lock its
+    SIGTERM handler needs, and the DNS engine one more second.
+    """
+    tmp = harness._TempDir("mv-idle-")
+    for conf in ({}, {"socket": "unix:" + os.path.join(tmp.path, "i.sock")}):
+        sock = conf.get("socket", "inet")
+        m = harness.Mailvet(conf, dns=env.dns, port=harness.free_port())
+        t0 = time.monotonic()
+        rc = m.stop()
+        took = time.monotonic() - t0
+        assert rc == 0, (sock, rc)
+        assert took < 1.0, "%s: stopped after %.2fs" % (sock, took)
+
+
 def test_unix_socket_mode_group_and_pid_file(env):
     """socket_mode and socket_group, both not the defaults, are applied"""
     try:
