@@ -188,8 +188,9 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct conn *c = conn_of(ctx);
-	struct session *s = c ? session_new(hostaddr, hostname) : NULL;
+	struct session *s = c ? session_new(hostaddr) : NULL;
 
+	(void)hostname; /* the MTA's name for the client: iprev finds ours */
 	if (s == NULL) {
 		log_err("out of memory at connect");
 		return no_reply(ctx, SMFIP_NR_CONN, internal_error(ctx, NULL));

@@ -71,7 +71,7 @@ session_rhsbl_ptr(struct session *s)
 
 /* session_new - a connection opened; start what can start */
 struct session *
-session_new(const struct sockaddr *addr, const char *name)
+session_new(const struct sockaddr *addr)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct dns_config dc;
@@ -83,8 +83,6 @@ session_new(const struct sockaddr *addr, const char *name)
 	s->connect_ms = dns_now_ms();
 	runtime_snapshot(&s->snap);
 	conf = s->snap.conf;
-	snprintf(s->client_name, sizeof(s->client_name), "%s",
-	         name ? name : "");
 	s->have_ip = netaddr_from_sockaddr(addr, &s->ip) == 0;
 	netaddr_format(&s->ip, s->ip_text, sizeof(s->ip_text));
 	runtime_session_enter();
@@ -121,8 +119,6 @@ session_message_reset(struct session *s)
 	free(m->refused_rule);
 	spf_job_cleanup(&m->spf);
 	dkim_msg_free(m->dkim); /* forgets its key queries still in flight */
-	if (m->decision.decided)
-		rules_verdict_free(&m->decision.verdict);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -31,13 +31,6 @@
 
 #define SESSION_MAX_FORGED 32
 
-/* How a message's rules came out, stage by stage. */
-struct session_decision {
-	int decided; /* a final verdict is known */
-	struct rules_verdict verdict;
-	enum stage stage; /* where it was decided */
-};
-
 struct session_message {
 	int active;
 	char queue_id[64];
@@ -49,7 +42,6 @@ struct session_message {
 	size_t ar_seen; /* Authentication-Results headers seen */
 	size_t forged[SESSION_MAX_FORGED]; /* 1-based indexes with our id */
 	size_t nforged;
-	struct session_decision decision;
 	size_t refused; /* recipients refused by rules */
 	int logged;     /* the verdict line is written */
 	enum rules_action refused_action;
@@ -67,8 +59,7 @@ struct session {
 	struct netaddr ip;
 	int have_ip;
 	char ip_text[NETADDR_TEXT_MAX];
-	char client_name[256]; /* MTA's idea of the client host */
-	unsigned connections;  /* from this IP, this one included */
+	unsigned connections; /* from this IP, this one included */
 	int trusted;
 	int authenticated;
 	char auth_user[256];
@@ -91,7 +82,7 @@ struct session {
 	struct session_message msg;
 };
 
-struct session *session_new(const struct sockaddr *addr, const char *name);
+struct session *session_new(const struct sockaddr *addr);
 void session_free(struct session *s);
 
 void session_helo(struct session *s, const char *helo);
