@@ -28,7 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/addr.h"
 #include "milter/apply.h"
 #include "milter/log.h"
 #include "milter/session.h"
@@ -227,31 +226,6 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return early_stage(ctx, s, STAGE_MAIL);
 }
 
-/* note_refusal - remember why recipients were refused, for the log */
-static void
-note_refusal(struct session *s, const struct rules_verdict *v)
-{
-	s->msg.refused++;
-	s->msg.refused_action = v->action;
-	if (s->msg.refused_rule == NULL && v->rule != NULL)
-		s->msg.refused_rule = strdup(v->rule);
-}
-
-/* add_rcpt - an accepted recipient joins the message */
-static int
-add_rcpt(struct session *s)
-{
-	char **grown =
-	    realloc(s->msg.rcpts, (s->msg.nrcpts + 1) * sizeof(*grown));
-
-	if (grown == NULL)
-		return -1;
-	s->msg.rcpts = grown;
-	s->msg.rcpts[s->msg.nrcpts++] = s->msg.current_rcpt;
-	s->msg.current_rcpt = NULL;
-	return 0;
-}
-
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -262,22 +236,20 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (s == NULL || s->internal_error)
 		return internal_error(ctx, s);
 	session_set_queue_id(s, macro(ctx, "i"));
-	free(s->msg.current_rcpt);
-	s->msg.current_rcpt = addr_strip_brackets_dup(argv[0]);
-	if (s->msg.current_rcpt == NULL)
+	if (session_rcpt(s, argv[0]) != 0)
 		return internal_error(ctx, s);
 	if (!rules_apply_here(s, STAGE_RCPT))
-		return add_rcpt(s) == 0 ? SMFIS_CONTINUE
-		                        : internal_error(ctx, s);
+		return session_rcpt_accept(s) == 0 ? SMFIS_CONTINUE
+		                                   : internal_error(ctx, s);
 	if (session_evaluate(s, STAGE_RCPT, &v) != 0) {
 		rules_verdict_free(&v);
 		session_fail(s, "rules evaluation failed");
 		return internal_error(ctx, s);
 	}
 	if (v.final && is_refusal(v.action) && !v.dry_run) {
-		note_refusal(s, &v);
+		session_rcpt_refuse(s, &v);
 		rc = refuse(ctx, s, &v);
-	} else if (add_rcpt(s) != 0) {
+	} else if (session_rcpt_accept(s) != 0) {
 		rc = internal_error(ctx, s);
 	}
 	rules_verdict_free(&v);

@@ -398,6 +398,40 @@ session_header(struct session *s, const char *name, const char *value)
 		s->msg.forged[s->msg.nforged++] = s->msg.ar_seen;
 }
 
+/* session_rcpt - the recipient being decided (RCPT TO's argument) */
+int
+session_rcpt(struct session *s, const char *arg)
+{
+	free(s->msg.current_rcpt);
+	s->msg.current_rcpt = addr_strip_brackets_dup(arg);
+	return s->msg.current_rcpt == NULL ? -1 : 0;
+}
+
+/* session_rcpt_accept - the current recipient joins the message */
+int
+session_rcpt_accept(struct session *s)
+{
+	char **grown =
+	    realloc(s->msg.rcpts, (s->msg.nrcpts + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	s->msg.rcpts = grown;
+	s->msg.rcpts[s->msg.nrcpts++] = s->msg.current_rcpt;
+	s->msg.current_rcpt = NULL;
+	return 0;
+}
+
+/* session_rcpt_refuse - the current recipient was refused: why, for the log */
+void
+session_rcpt_refuse(struct session *s, const struct rules_verdict *v)
+{
+	s->msg.refused++;
+	s->msg.refused_action = v->action;
+	if (s->msg.refused_rule == NULL && v->rule != NULL)
+		s->msg.refused_rule = strdup(v->rule);
+}
+
 /* session_message_end - the message is over (delivered or aborted) */
 void
 session_message_end(struct session *s)

@@ -91,6 +91,16 @@ void session_set_tls(struct session *s, const char *version);
 int session_mail(struct session *s, const char *mailfrom);
 void session_start_mail_checks(struct session *s);
 void session_set_queue_id(struct session *s, const char *id);
+
+/*
+ * session_rcpt - RCPT TO's argument becomes the recipient being decided
+ * (0, or -1 out of memory); then session_rcpt_accept (it joins the
+ * message's recipients; -1 out of memory) or session_rcpt_refuse (the
+ * refusal is counted and its first rule kept for the verdict line).
+ */
+int session_rcpt(struct session *s, const char *arg);
+int session_rcpt_accept(struct session *s);
+void session_rcpt_refuse(struct session *s, const struct rules_verdict *v);
 void session_header(struct session *s, const char *name, const char *value);
 void session_eoh(struct session *s);
 void session_body(struct session *s, const unsigned char *buf, size_t len);
