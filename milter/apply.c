@@ -138,13 +138,19 @@ static int
 add_received_spf(SMFICTX *ctx, const struct session *s)
 {
 	const struct spf_job *job = &s->msg.spf;
-	char buf[2048];
+	struct strbuf sb;
+	int rc;
 
 	if (!job->started || !job->joined || session_checks_skipped(s))
 		return 0;
-	spf_received_spf(&job->out, &s->ip, s->helo ? s->helo->name : "",
-	                 s->snap.conf->authserv_id, buf, sizeof(buf));
-	return put_header(ctx, s, 1, "Received-SPF", buf);
+	strbuf_init(&sb);
+	spf_received_spf_add(&job->out, &s->ip, s->helo ? s->helo->name : "",
+	                     s->snap.conf->authserv_id, &sb);
+	rc = strbuf_failed(&sb)
+	         ? -1
+	         : put_header(ctx, s, 1, "Received-SPF", strbuf_str(&sb));
+	strbuf_free(&sb);
+	return rc;
 }
 
 /* apply_headers - see apply.h */

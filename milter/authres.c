@@ -62,12 +62,10 @@ add_helo(struct strbuf *sb, const struct session *s)
 static void
 add_spf(struct strbuf *sb, const struct spf_job *job)
 {
-	char buf[1024];
-
 	if (!job->started || !job->joined)
 		return;
-	spf_authres(&job->out, buf, sizeof(buf));
-	strbuf_addf(sb, ";\n\t%s", buf);
+	strbuf_add(sb, ";\n\t");
+	spf_authres_add(&job->out, sb);
 	if (job->out.result != RESULT_PASS && job->out.reason[0] != '\0') {
 		strbuf_add(sb, " (");
 		strbuf_add_comment_text(sb, job->out.reason, 0);

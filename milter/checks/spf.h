@@ -69,9 +69,19 @@ int spf_check_mailfrom(struct dns_resolver *r, const struct netaddr *ip,
                        const char *receiver, uint64_t deadline_ms,
                        struct spf_outcome *out);
 
+/*
+ * The Received-SPF value and the spf= entry of Authentication-Results:
+ * the _add forms append to a strbuf (whole, however long the sender);
+ * the others copy into buf and return -1 when it was cut.
+ */
+struct strbuf;
+void spf_received_spf_add(const struct spf_outcome *o, const struct netaddr *ip,
+                          const char *helo, const char *receiver,
+                          struct strbuf *b);
 int spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
                      const char *helo, const char *receiver, char *buf,
                      size_t len);
+void spf_authres_add(const struct spf_outcome *o, struct strbuf *b);
 int spf_authres(const struct spf_outcome *o, char *buf, size_t len);
 
 /*

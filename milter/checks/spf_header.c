@@ -140,63 +140,79 @@ spf_kv(struct strbuf *b, const char *key, const char *value, int first)
 	spf_value(b, value);
 }
 
+void
+spf_received_spf_add(const struct spf_outcome *o, const struct netaddr *ip,
+                     const char *helo, const char *receiver, struct strbuf *b)
+{
+	char addr[NETADDR_TEXT_MAX] = "";
+	int mailfrom;
+
+	if (ip != NULL && ip->family != 0)
+		netaddr_format(ip, addr, sizeof(addr));
+	/* The null sender's identity is postmaster@HELO (RFC 7208 2.4). */
+	mailfrom = strcmp(o->identity, "mailfrom") == 0 && !o->null_sender;
+	strbuf_add(b, result_name(o->result));
+	strbuf_addc(b, ' ');
+	spf_comment(b, o, addr, receiver);
+	spf_kv(b, "client-ip", addr, 1);
+	spf_kv(b, "envelope-from", mailfrom && !o->null_sender ? o->sender : "",
+	       0);
+	spf_kv(b, "helo", helo != NULL ? helo : "", 0);
+	if (receiver != NULL && receiver[0] != '\0')
+		spf_kv(b, "receiver", receiver, 0);
+	spf_kv(b, "identity", mailfrom ? "mailfrom" : "helo", 0);
+	if ((o->result == RESULT_PERMERROR || o->result == RESULT_TEMPERROR) &&
+	    o->reason[0] != '\0')
+		spf_kv(b, "problem", o->reason, 0);
+	strbuf_addc(b, ';');
+}
+
 int
 spf_received_spf(const struct spf_outcome *o, const struct netaddr *ip,
                  const char *helo, const char *receiver, char *buf, size_t len)
 {
 	struct strbuf b;
-	char addr[NETADDR_TEXT_MAX] = "";
-	int mailfrom, rc;
+	int rc;
 
 	if (buf == NULL || len == 0 || o == NULL)
 		return -1;
 	strbuf_init(&b);
-	if (ip != NULL && ip->family != 0)
-		netaddr_format(ip, addr, sizeof(addr));
-	/* The null sender's identity is postmaster@HELO (RFC 7208 2.4). */
-	mailfrom = strcmp(o->identity, "mailfrom") == 0 && !o->null_sender;
-	strbuf_add(&b, result_name(o->result));
-	strbuf_addc(&b, ' ');
-	spf_comment(&b, o, addr, receiver);
-	spf_kv(&b, "client-ip", addr, 1);
-	spf_kv(&b, "envelope-from",
-	       mailfrom && !o->null_sender ? o->sender : "", 0);
-	spf_kv(&b, "helo", helo != NULL ? helo : "", 0);
-	if (receiver != NULL && receiver[0] != '\0')
-		spf_kv(&b, "receiver", receiver, 0);
-	spf_kv(&b, "identity", mailfrom ? "mailfrom" : "helo", 0);
-	if ((o->result == RESULT_PERMERROR || o->result == RESULT_TEMPERROR) &&
-	    o->reason[0] != '\0')
-		spf_kv(&b, "problem", o->reason, 0);
-	strbuf_addc(&b, ';');
+	spf_received_spf_add(o, ip, helo, receiver, &b);
 	rc = strbuf_copy_out(&b, buf, len);
 	strbuf_free(&b);
 	return rc;
+}
+
+void
+spf_authres_add(const struct spf_outcome *o, struct strbuf *b)
+{
+	const char *at;
+
+	strbuf_add(b, "spf=");
+	strbuf_add(b, result_name(o->result));
+	if (strcmp(o->identity, "helo") == 0) {
+		at = strrchr(o->sender, '@');
+		strbuf_add(b, " smtp.helo=");
+		spf_value(b, at != NULL ? at + 1 : o->sender);
+	} else if (o->sender[0] != '\0') {
+		strbuf_add(b, " smtp.mailfrom=");
+		if (spf_mailbox(o->sender))
+			strbuf_add(b, o->sender);
+		else
+			strbuf_add_quoted(b, o->sender, 0);
+	}
 }
 
 int
 spf_authres(const struct spf_outcome *o, char *buf, size_t len)
 {
 	struct strbuf b;
-	const char *at;
 	int rc;
 
 	if (buf == NULL || len == 0 || o == NULL)
 		return -1;
 	strbuf_init(&b);
-	strbuf_add(&b, "spf=");
-	strbuf_add(&b, result_name(o->result));
-	if (strcmp(o->identity, "helo") == 0) {
-		at = strrchr(o->sender, '@');
-		strbuf_add(&b, " smtp.helo=");
-		spf_value(&b, at != NULL ? at + 1 : o->sender);
-	} else if (o->sender[0] != '\0') {
-		strbuf_add(&b, " smtp.mailfrom=");
-		if (spf_mailbox(o->sender))
-			strbuf_add(&b, o->sender);
-		else
-			strbuf_add_quoted(&b, o->sender, 0);
-	}
+	spf_authres_add(o, &b);
 	rc = strbuf_copy_out(&b, buf, len);
 	strbuf_free(&b);
 	return rc;

@@ -7,6 +7,7 @@
 
 #include "lib/strbuf.h"
 #include "milter/authres.h"
+#include "milter/checks/spf.h"
 #include "tests/unit/testlib.h"
 
 /* count - occurrences of needle in hay */
@@ -169,6 +170,54 @@ test_trusted_and_auth(struct conf *conf)
 	free(v);
 }
 
+/*
+ * test_long_spf_sender - the longest sender the SPF check keeps, every
+ * byte escaped in its quoted-string: the spf= entry is whole (its
+ * quoted-string closed) and the results after it are still there
+ */
+static void
+test_long_spf_sender(struct conf *conf)
+{
+	struct session s;
+	char *v, *bare;
+	size_t n = sizeof(s.msg.spf.out.sender) - 1;
+
+	fake_session(&s, conf, "192.0.2.1");
+	s.msg.spf.started = s.msg.spf.joined = 1;
+	s.msg.spf.out.result = RESULT_FAIL;
+	snprintf(s.msg.spf.out.identity, sizeof(s.msg.spf.out.identity),
+	         "mailfrom");
+	memset(s.msg.spf.out.sender, '"', n - 12);
+	memcpy(s.msg.spf.out.sender + n - 12, "@example.org", 13);
+	s.helo = fake_helo("mail.good.example", RESULT_PASS);
+	v = authres_value(&s);
+	bare = malloc(strlen(v) + 1);
+	strip_quoted(v, bare, strlen(v) + 1);
+	CHECK(count(bare, "spf=fail smtp.mailfrom=") == 1 &&
+	          count(bare, "x-helo=pass") == 1 &&
+	          count(bare, "\tiprev=") == 1,
+	      "long sender: structure %s", bare);
+	CHECK(strstr(v, "@example.org\";\n\tx-helo=") != NULL,
+	      "long sender: quoted-string closed before the next result: %.80s",
+	      v + (strlen(v) > 80 ? strlen(v) - 80 : 0));
+	free(bare);
+	free(v);
+	{
+		/* Received-SPF of the same sender: whole, last key present. */
+		struct strbuf sb;
+		const char *r;
+		strbuf_init(&sb);
+		spf_received_spf_add(&s.msg.spf.out, &s.ip, "mail.good.example",
+		                     "mx.test.example", &sb);
+		r = strbuf_str(&sb);
+		CHECK(strlen(r) > 1024 &&
+		          strcmp(r + strlen(r) - 18, "identity=mailfrom;") == 0,
+		      "long sender: Received-SPF whole (%zu bytes)", strlen(r));
+		strbuf_free(&sb);
+	}
+	free(s.helo);
+}
+
 int
 main(void)
 {
@@ -184,6 +233,7 @@ main(void)
 	test_ipv6_quoted(conf);
 	test_injection(conf);
 	test_trusted_and_auth(conf);
+	test_long_spf_sender(conf);
 	conf_unref(conf);
 	return test_summary("authres");
 }
