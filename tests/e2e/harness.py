@@ -325,6 +325,40 @@ postlog unix-dgram n - n - 1 postlogd
 """
 
 
+def start_sink(workdir, sink_dir, port):
+    """start_sink - smtp-sink on 127.0.0.1:port dumping each message into
+    sink_dir (its output in workdir/sink.err); (process, that file)"""
+    err = open(os.path.join(workdir, "sink.err"), "w")
+    proc = subprocess.Popen(
+        [SMTP_SINK, "-u", "postfix", "-h", "sink.test.example",
+         "-d", os.path.join(sink_dir, "%Y%m%d%H%M%S."),
+         "127.0.0.1:%d" % port, "100"],
+        stdout=err, stderr=subprocess.STDOUT)
+    wait_for(lambda: tcp_listening(port), 10,
+             what="smtp-sink on %d" % port)
+    return proc, err
+
+
+def sink_messages(sink_dir):
+    """sink_messages - every whole message smtp-sink dumped into sink_dir,
+    oldest first, as Delivered"""
+    out = []
+    try:
+        names = sorted(os.listdir(sink_dir))
+    except OSError:
+        return out
+    for name in names:
+        path = os.path.join(sink_dir, name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if data.endswith(b"\n"):
+            out.append(Delivered(path, data))
+    return out
+
+
 class Postfix:
     """Postfix - a private instance on a free port, delivering to smtp-sink
 
@@ -403,14 +437,8 @@ class Postfix:
 
     def _start_sink(self):
         """_start_sink - smtp-sink dumping each message to DIR/sink/"""
-        self._sink_err = open(os.path.join(self.dir, "sink.err"), "w")
-        self.sink = subprocess.Popen(
-            [SMTP_SINK, "-u", "postfix", "-h", "sink.test.example",
-             "-d", os.path.join(self.sink_dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % self.sink_port, "100"],
-            stdout=self._sink_err, stderr=subprocess.STDOUT)
-        wait_for(lambda: tcp_listening(self.sink_port), 10,
-                 what="smtp-sink on %d" % self.sink_port)
+        self.sink, self._sink_err = start_sink(self.dir, self.sink_dir,
+                                               self.sink_port)
 
     def _start(self):
         """_start - set permissions, start master, wait for smtpd"""
@@ -476,21 +504,7 @@ class Postfix:
 
     def delivered(self):
         """delivered - every message smtp-sink received, oldest first"""
-        out = []
-        try:
-            names = sorted(os.listdir(self.sink_dir))
-        except OSError:
-            return out
-        for name in names:
-            path = os.path.join(self.sink_dir, name)
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError:
-                continue
-            if data.endswith(b"\n"):
-                out.append(Delivered(path, data))
-        return out
+        return sink_messages(self.sink_dir)
 
     def find_delivered(self, marker):
         """find_delivered - the delivered message containing marker"""

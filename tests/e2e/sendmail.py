@@ -234,14 +234,8 @@ class Sendmail:
 
     def _start_sink(self):
         """_start_sink - smtp-sink dumping each message to DIR/sink/"""
-        self._sink_err = open(os.path.join(self.dir, "sink.err"), "w")
-        self.sink = subprocess.Popen(
-            [harness.SMTP_SINK, "-u", "postfix", "-h", "sink.test.example",
-             "-d", os.path.join(self.sink_dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % self.sink_port, "100"],
-            stdout=self._sink_err, stderr=subprocess.STDOUT)
-        harness.wait_for(lambda: harness.tcp_listening(self.sink_port), 10,
-                         what="smtp-sink on %d" % self.sink_port)
+        self.sink, self._sink_err = harness.start_sink(
+            self.dir, self.sink_dir, self.sink_port)
 
     def _start(self):
         """_start - sendmail -bD in its own mount namespace and session"""
@@ -283,21 +277,7 @@ class Sendmail:
 
     def delivered(self):
         """delivered - every message smtp-sink received, oldest first"""
-        out = []
-        try:
-            names = sorted(os.listdir(self.sink_dir))
-        except OSError:
-            return out
-        for name in names:
-            path = os.path.join(self.sink_dir, name)
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError:
-                continue
-            if data.endswith(b"\n"):
-                out.append(harness.Delivered(path, data))
-        return out
+        return harness.sink_messages(self.sink_dir)
 
     def queue_files(self):
         """queue_files - names of the files left in the private queue"""
